@@ -1,0 +1,76 @@
+namespace Stele.Storage;
+
+/// <summary>
+/// The one storage contract. Every backend (SQLite, PostgreSQL) implements it and passes the same
+/// conformance suite. Event, payload, tree and checkpoint rows are append-only: the contract has
+/// no operation that changes or removes them, and the databases reject such statements too.
+/// </summary>
+public interface ISteleStore : IAsyncDisposable
+{
+    /// <summary>Short backend name for logs: <c>sqlite</c> or <c>postgres</c>.</summary>
+    string Backend { get; }
+
+    /// <summary>Creates or migrates the schema, and refuses a database newer than this code.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    Task<LedgerInfo?> FindLedgerAsync(string name, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<LedgerInfo>> ListLedgersAsync(CancellationToken cancellationToken);
+
+    /// <summary>Creates a ledger; returns null if one with that name exists.</summary>
+    Task<LedgerInfo?> CreateLedgerAsync(string name, string? description, DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task<LedgerHead> GetHeadAsync(long ledgerId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends events (consecutive seqs starting at the ledger's size) and the tree nodes they
+    /// complete, in one transaction. Returns only once the transaction is durable.
+    /// </summary>
+    Task AppendAsync(long ledgerId, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken);
+
+    /// <summary>The events already stored under any of these idempotency keys.</summary>
+    Task<IReadOnlyList<StoredEvent>> FindByIdempotencyKeysAsync(long ledgerId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
+
+    Task<StoredEvent?> GetEventAsync(long ledgerId, string eventId, CancellationToken cancellationToken);
+
+    Task<EventPage> QueryEventsAsync(long ledgerId, EventQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Events with fromSeq ≤ seq &lt; toSeq in seq order, read in pages.</summary>
+    IAsyncEnumerable<StoredEvent> ReadRangeAsync(long ledgerId, long fromSeq, long toSeq, CancellationToken cancellationToken);
+
+    /// <summary>Concatenated 32-byte leaf hashes of seqs [start, start + count) (fewer if not stored).</summary>
+    byte[] ReadLeafHashes(long ledgerId, long start, int count);
+
+    /// <summary>Concatenated 32-byte node hashes at a tile-boundary level for indexes [start, start + count).</summary>
+    byte[] ReadNodeHashes(long ledgerId, int level, long start, int count);
+
+    /// <summary>Concatenated leaf byte strings of seqs [start, start + count), in order.</summary>
+    IReadOnlyList<byte[]> ReadLeaves(long ledgerId, long start, int count);
+
+    /// <summary>Payload byte strings of seqs [start, start + count); null where erased.</summary>
+    IReadOnlyList<byte[]?> ReadPayloads(long ledgerId, long start, int count);
+
+    Task AddCheckpointAsync(long ledgerId, StoredCheckpoint checkpoint, CancellationToken cancellationToken);
+
+    Task<StoredCheckpoint?> GetLatestCheckpointAsync(long ledgerId, CancellationToken cancellationToken);
+
+    /// <summary>All checkpoints with size in [fromSize, toSize], oldest first.</summary>
+    Task<IReadOnlyList<StoredCheckpoint>> ListCheckpointsAsync(long ledgerId, long fromSize, long toSize, CancellationToken cancellationToken);
+
+    Task AddApiKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken);
+
+    Task<ApiKeyRecord?> FindApiKeyByPrefixAsync(string prefix, CancellationToken cancellationToken);
+
+    Task<ApiKeyRecord?> GetApiKeyAsync(string id, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(string? ledger, CancellationToken cancellationToken);
+
+    /// <summary>Marks a key revoked; false if it does not exist or was revoked already.</summary>
+    Task<bool> RevokeApiKeyAsync(string id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Instance settings (a small key-value table), for example whether the bootstrap key was issued.</summary>
+    Task<string?> GetSettingAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Sets a setting only if it is not set yet; returns false if it was.</summary>
+    Task<bool> TrySetSettingAsync(string name, string value, CancellationToken cancellationToken);
+}

@@ -1,0 +1,106 @@
+// Storage records are plain data carriers shared by every backend; they live together so the
+// contract reads in one place.
+#pragma warning disable MA0048 // file name must match type name: these records form one contract.
+namespace Stele.Storage;
+
+/// <summary>A ledger row.</summary>
+public sealed record LedgerInfo(long Id, string Name, string? Description, DateTimeOffset CreatedAt);
+
+/// <summary>The committed end of a ledger: its size and the chain hash of its last event.</summary>
+public sealed record LedgerHead(long Size, byte[]? ChainHead);
+
+/// <summary>A secondary resource of an event, as indexed for the target filters.</summary>
+public sealed record StoredTarget(string Type, string? Id);
+
+/// <summary>
+/// One event as stored: the integrity byte strings (leaf, payload) plus the columns that the
+/// query indexes serve. The columns are copies of values inside the leaf; the leaf is the truth.
+/// </summary>
+public sealed record StoredEvent
+{
+    public required long Seq { get; init; }
+    public required string Id { get; init; }
+    public required long ReceivedAtMicros { get; init; }
+    public required long OccurredAtMicros { get; init; }
+    public required string ActorId { get; init; }
+    public required string Action { get; init; }
+    public string? Resource { get; init; }
+    public string? ResourceId { get; init; }
+    public string? TenantId { get; init; }
+    public string? SessionId { get; init; }
+    public string? IpCountry { get; init; }
+    public required string Outcome { get; init; }
+    public string? IdempotencyKey { get; init; }
+    public required byte[] Leaf { get; init; }
+    public required byte[] LeafHash { get; init; }
+    public required byte[] ChainHash { get; init; }
+
+    /// <summary>The payload bytes, or null once erased or expired.</summary>
+    public byte[]? Payload { get; init; }
+
+    public IReadOnlyList<StoredTarget> Targets { get; init; } = [];
+
+    /// <summary>Free text for case-insensitive search (names, action, metadata text). Not returned by reads.</summary>
+    public string? SearchText { get; init; }
+}
+
+/// <summary>A completed perfect-subtree hash at a tile boundary level (8, 16, 24, …).</summary>
+public sealed record StoredTreeNode(int Level, long Index, byte[] Hash);
+
+/// <summary>A signed checkpoint of a ledger.</summary>
+public sealed record StoredCheckpoint(long Size, byte[] RootHash, byte[]? ChainHead, byte[] SignedNote, DateTimeOffset CreatedAt);
+
+/// <summary>Filters of <c>GET /events</c>. All are optional and combined with AND.</summary>
+public sealed record EventQuery
+{
+    /// <summary>An action, or a pattern where <c>*</c> matches any run of characters.</summary>
+    public string? Action { get; init; }
+    public string? ActorId { get; init; }
+    public string? Resource { get; init; }
+    public string? ResourceId { get; init; }
+    public string? TargetType { get; init; }
+    public string? TargetId { get; init; }
+    public string? TenantId { get; init; }
+    public string? SessionId { get; init; }
+    public string? IpCountry { get; init; }
+    public string? Outcome { get; init; }
+
+    /// <summary>Inclusive lower bound on occurred_at, in microseconds since the Unix epoch.</summary>
+    public long? FromMicros { get; init; }
+
+    /// <summary>Exclusive upper bound on occurred_at, in microseconds since the Unix epoch.</summary>
+    public long? ToMicros { get; init; }
+
+    /// <summary>Case-insensitive text search over names, action and metadata.</summary>
+    public string? Search { get; init; }
+
+    /// <summary>Keyset position: only events with a seq beyond this one (in the order asked for).</summary>
+    public long? AfterSeq { get; init; }
+
+    /// <summary>Oldest first when true (sessions); newest first otherwise.</summary>
+    public bool Ascending { get; init; }
+
+    public int Limit { get; init; } = 50;
+}
+
+/// <summary>A page of events and whether more follow.</summary>
+public sealed record EventPage(IReadOnlyList<StoredEvent> Events, bool HasMore);
+
+/// <summary>An API key row. The secret is never stored: only its SHA-256.</summary>
+public sealed record ApiKeyRecord
+{
+    public required string Id { get; init; }
+    public required string Prefix { get; init; }
+    public required byte[] SecretHash { get; init; }
+    public required string Name { get; init; }
+
+    /// <summary>The ledger the key is scoped to, or null for an account-wide key.</summary>
+    public string? Ledger { get; init; }
+
+    public required IReadOnlyList<string> Permissions { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? RevokedAt { get; init; }
+
+    /// <summary>True for the key created at first start.</summary>
+    public bool IsBootstrap { get; init; }
+}

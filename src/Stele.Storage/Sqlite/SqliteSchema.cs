@@ -1,0 +1,135 @@
+namespace Stele.Storage.Sqlite;
+
+/// <summary>
+/// The SQLite schema, versioned. Migrations are applied in order inside one transaction each; a
+/// database whose version is newer than <see cref="CurrentVersion"/> is refused at open.
+/// </summary>
+internal static class SqliteSchema
+{
+    public const int CurrentVersion = 1;
+
+    /// <summary>Tables whose rows are never updated or deleted (DESIGN.md, Storage).</summary>
+    public static readonly string[] AppendOnlyTables = ["events", "payloads", "event_targets", "tree_nodes", "checkpoints"];
+
+    public static readonly string[] Migrations =
+    [
+        // Version 1.
+        """
+        CREATE TABLE ledgers (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT,
+            created_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE events (
+            ledger_id INTEGER NOT NULL REFERENCES ledgers(id),
+            seq INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            occurred_at INTEGER NOT NULL,
+            actor_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            action_rev TEXT NOT NULL,
+            resource TEXT,
+            resource_id TEXT,
+            tenant_id TEXT,
+            session_id TEXT,
+            ip_country TEXT,
+            outcome TEXT NOT NULL,
+            idempotency_key TEXT,
+            leaf BLOB NOT NULL,
+            leaf_hash BLOB NOT NULL,
+            chain_hash BLOB NOT NULL,
+            UNIQUE (ledger_id, seq)
+        );
+        CREATE UNIQUE INDEX events_by_id ON events (id);
+        CREATE UNIQUE INDEX events_by_idempotency_key ON events (ledger_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX events_by_actor ON events (ledger_id, actor_id, seq);
+        CREATE INDEX events_by_action ON events (ledger_id, action, seq);
+        CREATE INDEX events_by_action_suffix ON events (ledger_id, action_rev, seq);
+        CREATE INDEX events_by_resource ON events (ledger_id, resource, resource_id, seq);
+        CREATE INDEX events_by_resource_id ON events (ledger_id, resource_id, seq);
+        CREATE INDEX events_by_tenant ON events (ledger_id, tenant_id, seq);
+        CREATE INDEX events_by_session ON events (ledger_id, session_id, seq);
+        CREATE INDEX events_by_country ON events (ledger_id, ip_country, seq);
+        CREATE INDEX events_by_outcome ON events (ledger_id, outcome, seq);
+        CREATE INDEX events_by_occurred_at ON events (ledger_id, occurred_at, seq);
+
+        CREATE TABLE payloads (
+            ledger_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            payload BLOB NOT NULL,
+            PRIMARY KEY (ledger_id, seq)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE event_targets (
+            ledger_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            target_id TEXT,
+            PRIMARY KEY (ledger_id, seq, position)
+        ) WITHOUT ROWID;
+        CREATE INDEX event_targets_by_type ON event_targets (ledger_id, type, target_id, seq);
+        CREATE INDEX event_targets_by_id ON event_targets (ledger_id, target_id, seq);
+
+        -- Case-insensitive substring search; the rowid is the events rowid.
+        CREATE VIRTUAL TABLE event_search USING fts5 (text, tokenize = 'trigram');
+
+        CREATE TABLE tree_nodes (
+            ledger_id INTEGER NOT NULL,
+            level INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            hash BLOB NOT NULL,
+            PRIMARY KEY (ledger_id, level, idx)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE checkpoints (
+            ledger_id INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            root_hash BLOB NOT NULL,
+            chain_head BLOB,
+            signed_note BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (ledger_id, size)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            prefix TEXT NOT NULL UNIQUE,
+            secret_hash BLOB NOT NULL,
+            name TEXT NOT NULL,
+            ledger TEXT,
+            permissions TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER,
+            bootstrap INTEGER NOT NULL DEFAULT 0
+        );
+
+        CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ];
+
+    /// <summary>Triggers that make the append-only tables reject UPDATE and DELETE for every connection.</summary>
+    public static string AppendOnlyTriggers()
+    {
+        var sql = new System.Text.StringBuilder();
+        foreach (var table in AppendOnlyTables)
+        {
+            sql.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"""
+                CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
+                BEGIN SELECT RAISE(ABORT, 'stele: {table} is append-only'); END;
+                CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
+                BEGIN SELECT RAISE(ABORT, 'stele: {table} is append-only'); END;
+
+                """);
+        }
+
+        return sql.ToString();
+    }
+}

@@ -1,0 +1,893 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace Stele.Storage.Sqlite;
+
+/// <summary>
+/// The embedded backend: one SQLite file in WAL mode with <c>synchronous=FULL</c>, so a commit
+/// returns only after the write-ahead log is fsync'd. All writes go through one connection
+/// (SQLite has one writer at a time anyway); reads use pooled connections and never block it.
+/// </summary>
+public sealed class SqliteSteleStore : ISteleStore
+{
+    private const int ReadPageSize = 1000;
+
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private SqliteConnection? _writer;
+
+    public SqliteSteleStore(string databasePath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(databasePath);
+        DatabasePath = Path.GetFullPath(databasePath);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string DatabasePath { get; }
+
+    public string Backend => "sqlite";
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        var directory = Path.GetDirectoryName(DatabasePath);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var writer = new SqliteConnection(_connectionString);
+        await writer.OpenAsync(cancellationToken).ConfigureAwait(false);
+        Execute(writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
+
+        Execute(writer, "CREATE TABLE IF NOT EXISTS stele_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);");
+        var version = Convert.ToInt32(
+            Scalar(writer, "SELECT COALESCE((SELECT version FROM stele_schema WHERE id = 1), 0);") ?? 0,
+            CultureInfo.InvariantCulture);
+        if (version > SqliteSchema.CurrentVersion)
+        {
+            writer.Dispose();
+            throw new StorageVersionException(
+                $"The database {DatabasePath} has schema version {version}; this Stele understands up to {SqliteSchema.CurrentVersion}. Upgrade Stele.");
+        }
+
+        for (var v = version; v < SqliteSchema.CurrentVersion; v++)
+        {
+            using var transaction = writer.BeginTransaction();
+            Execute(writer, SqliteSchema.Migrations[v], transaction);
+            Execute(writer, $"INSERT INTO stele_schema (id, version) VALUES (1, {v + 1}) ON CONFLICT (id) DO UPDATE SET version = excluded.version;", transaction);
+            transaction.Commit();
+        }
+
+        Execute(writer, SqliteSchema.AppendOnlyTriggers());
+        _writer = writer;
+    }
+
+    public async Task<LedgerInfo?> FindLedgerAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, name, description, created_at FROM ledgers WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadLedger(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<LedgerInfo>> ListLedgersAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, name, description, created_at FROM ledgers ORDER BY name;";
+        using var reader = command.ExecuteReader();
+        var result = new List<LedgerInfo>();
+        while (reader.Read())
+        {
+            result.Add(ReadLedger(reader));
+        }
+
+        return result;
+    }
+
+    public async Task<LedgerInfo?> CreateLedgerAsync(string name, string? description, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Writer.CreateCommand();
+            command.CommandText =
+                "INSERT INTO ledgers (name, description, created_at) VALUES ($name, $description, $created_at) ON CONFLICT (name) DO NOTHING RETURNING id;";
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$description", (object?)description ?? DBNull.Value);
+            command.Parameters.AddWithValue("$created_at", Micros(now));
+            var id = command.ExecuteScalar();
+            return id is null ? null : new LedgerInfo((long)id, name, description, FromMicros(Micros(now)));
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<LedgerHead> GetHeadAsync(long ledgerId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, chain_hash FROM events WHERE ledger_id = $ledger ORDER BY seq DESC LIMIT 1;";
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? new LedgerHead(reader.GetInt64(0) + 1, (byte[])reader[1]) : new LedgerHead(0, null);
+    }
+
+    public async Task AppendAsync(long ledgerId, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(nodes);
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        // Once the transaction has begun it must finish even if the caller gives up: a half-done
+        // group commit would leave the sequencer unsure what is durable.
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var transaction = Writer.BeginTransaction();
+            using var insertEvent = Writer.CreateCommand();
+            insertEvent.Transaction = transaction;
+            insertEvent.CommandText =
+                """
+                INSERT INTO events (ledger_id, seq, id, received_at, occurred_at, actor_id, action, action_rev, resource, resource_id,
+                    tenant_id, session_id, ip_country, outcome, idempotency_key, leaf, leaf_hash, chain_hash)
+                VALUES ($ledger, $seq, $id, $received_at, $occurred_at, $actor_id, $action, $action_rev, $resource, $resource_id,
+                    $tenant_id, $session_id, $ip_country, $outcome, $idempotency_key, $leaf, $leaf_hash, $chain_hash)
+                RETURNING rowid;
+                """;
+            var p = insertEvent.Parameters;
+            var ledger = p.Add("$ledger", SqliteType.Integer);
+            var seq = p.Add("$seq", SqliteType.Integer);
+            var id = p.Add("$id", SqliteType.Text);
+            var receivedAt = p.Add("$received_at", SqliteType.Integer);
+            var occurredAt = p.Add("$occurred_at", SqliteType.Integer);
+            var actorId = p.Add("$actor_id", SqliteType.Text);
+            var action = p.Add("$action", SqliteType.Text);
+            var actionRev = p.Add("$action_rev", SqliteType.Text);
+            var resource = p.Add("$resource", SqliteType.Text);
+            var resourceId = p.Add("$resource_id", SqliteType.Text);
+            var tenantId = p.Add("$tenant_id", SqliteType.Text);
+            var sessionId = p.Add("$session_id", SqliteType.Text);
+            var ipCountry = p.Add("$ip_country", SqliteType.Text);
+            var outcome = p.Add("$outcome", SqliteType.Text);
+            var idempotencyKey = p.Add("$idempotency_key", SqliteType.Text);
+            var leaf = p.Add("$leaf", SqliteType.Blob);
+            var leafHash = p.Add("$leaf_hash", SqliteType.Blob);
+            var chainHash = p.Add("$chain_hash", SqliteType.Blob);
+            ledger.Value = ledgerId;
+
+            using var insertPayload = Writer.CreateCommand();
+            insertPayload.Transaction = transaction;
+            insertPayload.CommandText = "INSERT INTO payloads (ledger_id, seq, payload) VALUES ($ledger, $seq, $payload);";
+            insertPayload.Parameters.AddWithValue("$ledger", ledgerId);
+            var payloadSeq = insertPayload.Parameters.Add("$seq", SqliteType.Integer);
+            var payload = insertPayload.Parameters.Add("$payload", SqliteType.Blob);
+
+            using var insertTarget = Writer.CreateCommand();
+            insertTarget.Transaction = transaction;
+            insertTarget.CommandText =
+                "INSERT INTO event_targets (ledger_id, seq, position, type, target_id) VALUES ($ledger, $seq, $position, $type, $target_id);";
+            insertTarget.Parameters.AddWithValue("$ledger", ledgerId);
+            var targetSeq = insertTarget.Parameters.Add("$seq", SqliteType.Integer);
+            var targetPosition = insertTarget.Parameters.Add("$position", SqliteType.Integer);
+            var targetType = insertTarget.Parameters.Add("$type", SqliteType.Text);
+            var targetId = insertTarget.Parameters.Add("$target_id", SqliteType.Text);
+
+            using var insertSearch = Writer.CreateCommand();
+            insertSearch.Transaction = transaction;
+            insertSearch.CommandText = "INSERT INTO event_search (rowid, text) VALUES ($rowid, $text);";
+            var searchRowId = insertSearch.Parameters.Add("$rowid", SqliteType.Integer);
+            var searchText = insertSearch.Parameters.Add("$text", SqliteType.Text);
+
+            foreach (var e in events)
+            {
+                seq.Value = e.Seq;
+                id.Value = e.Id;
+                receivedAt.Value = e.ReceivedAtMicros;
+                occurredAt.Value = e.OccurredAtMicros;
+                actorId.Value = e.ActorId;
+                action.Value = e.Action;
+                actionRev.Value = Reverse(e.Action);
+                resource.Value = (object?)e.Resource ?? DBNull.Value;
+                resourceId.Value = (object?)e.ResourceId ?? DBNull.Value;
+                tenantId.Value = (object?)e.TenantId ?? DBNull.Value;
+                sessionId.Value = (object?)e.SessionId ?? DBNull.Value;
+                ipCountry.Value = (object?)e.IpCountry ?? DBNull.Value;
+                outcome.Value = e.Outcome;
+                idempotencyKey.Value = (object?)e.IdempotencyKey ?? DBNull.Value;
+                leaf.Value = e.Leaf;
+                leafHash.Value = e.LeafHash;
+                chainHash.Value = e.ChainHash;
+                var rowId = (long)insertEvent.ExecuteScalar()!;
+
+                if (e.Payload is not null)
+                {
+                    payloadSeq.Value = e.Seq;
+                    payload.Value = e.Payload;
+                    insertPayload.ExecuteNonQuery();
+                }
+
+                for (var i = 0; i < e.Targets.Count; i++)
+                {
+                    targetSeq.Value = e.Seq;
+                    targetPosition.Value = i;
+                    targetType.Value = e.Targets[i].Type;
+                    targetId.Value = (object?)e.Targets[i].Id ?? DBNull.Value;
+                    insertTarget.ExecuteNonQuery();
+                }
+
+                if (!string.IsNullOrEmpty(e.SearchText))
+                {
+                    searchRowId.Value = rowId;
+                    searchText.Value = e.SearchText;
+                    insertSearch.ExecuteNonQuery();
+                }
+            }
+
+            if (nodes.Count > 0)
+            {
+                using var insertNode = Writer.CreateCommand();
+                insertNode.Transaction = transaction;
+                insertNode.CommandText = "INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($ledger, $level, $idx, $hash);";
+                insertNode.Parameters.AddWithValue("$ledger", ledgerId);
+                var level = insertNode.Parameters.Add("$level", SqliteType.Integer);
+                var index = insertNode.Parameters.Add("$idx", SqliteType.Integer);
+                var hash = insertNode.Parameters.Add("$hash", SqliteType.Blob);
+                foreach (var node in nodes)
+                {
+                    level.Value = node.Level;
+                    index.Value = node.Index;
+                    hash.Value = node.Hash;
+                    insertNode.ExecuteNonQuery();
+                }
+            }
+
+            transaction.Commit();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> FindByIdempotencyKeysAsync(long ledgerId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<StoredEvent>();
+        foreach (var chunk in keys.Chunk(500))
+        {
+            using var command = connection.CreateCommand();
+            var names = new List<string>(chunk.Length);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                names.Add("$k" + i.ToString(CultureInfo.InvariantCulture));
+                command.Parameters.AddWithValue(names[^1], chunk[i]);
+            }
+
+            command.CommandText = SelectEvents + $" WHERE e.ledger_id = $ledger AND e.idempotency_key IN ({string.Join(", ", names)});";
+            command.Parameters.AddWithValue("$ledger", ledgerId);
+            result.AddRange(ReadEvents(connection, command, ledgerId));
+        }
+
+        return result;
+    }
+
+    public async Task<StoredEvent?> GetEventAsync(long ledgerId, string eventId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = SelectEvents + " WHERE e.id = $id AND e.ledger_id = $ledger;";
+        command.Parameters.AddWithValue("$id", eventId);
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+        return ReadEvents(connection, command, ledgerId).FirstOrDefault();
+    }
+
+    public async Task<EventPage> QueryEventsAsync(long ledgerId, EventQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        var sql = new StringBuilder(SelectEvents).Append(" WHERE e.ledger_id = $ledger");
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+
+        void Equal(string column, string parameter, string? value)
+        {
+            if (value is not null)
+            {
+                sql.Append(CultureInfo.InvariantCulture, $" AND e.{column} = {parameter}");
+                command.Parameters.AddWithValue(parameter, value);
+            }
+        }
+
+        Equal("actor_id", "$actor_id", query.ActorId);
+        Equal("resource", "$resource", query.Resource);
+        Equal("resource_id", "$resource_id", query.ResourceId);
+        Equal("tenant_id", "$tenant_id", query.TenantId);
+        Equal("session_id", "$session_id", query.SessionId);
+        Equal("ip_country", "$ip_country", query.IpCountry);
+        Equal("outcome", "$outcome", query.Outcome);
+
+        if (query.Action is { } action)
+        {
+            AppendActionFilter(sql, command, action);
+        }
+
+        if (query.TargetType is not null || query.TargetId is not null)
+        {
+            sql.Append(" AND e.seq IN (SELECT t.seq FROM event_targets t WHERE t.ledger_id = $ledger");
+            if (query.TargetType is not null)
+            {
+                sql.Append(" AND t.type = $target_type");
+                command.Parameters.AddWithValue("$target_type", query.TargetType);
+            }
+
+            if (query.TargetId is not null)
+            {
+                sql.Append(" AND t.target_id = $target_id");
+                command.Parameters.AddWithValue("$target_id", query.TargetId);
+            }
+
+            sql.Append(')');
+        }
+
+        if (query.FromMicros is { } from)
+        {
+            sql.Append(" AND e.occurred_at >= $from");
+            command.Parameters.AddWithValue("$from", from);
+        }
+
+        if (query.ToMicros is { } to)
+        {
+            sql.Append(" AND e.occurred_at < $to");
+            command.Parameters.AddWithValue("$to", to);
+        }
+
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            AppendSearchFilter(sql, command, query.Search);
+        }
+
+        if (query.AfterSeq is { } after)
+        {
+            sql.Append(query.Ascending ? " AND e.seq > $after" : " AND e.seq < $after");
+            command.Parameters.AddWithValue("$after", after);
+        }
+
+        sql.Append(query.Ascending ? " ORDER BY e.seq ASC" : " ORDER BY e.seq DESC");
+        sql.Append(" LIMIT $limit;");
+        command.Parameters.AddWithValue("$limit", query.Limit + 1);
+        command.CommandText = sql.ToString();
+
+        var events = ReadEvents(connection, command, ledgerId);
+        var hasMore = events.Count > query.Limit;
+        if (hasMore)
+        {
+            events.RemoveAt(events.Count - 1);
+        }
+
+        return new EventPage(events, hasMore);
+    }
+
+    public async IAsyncEnumerable<StoredEvent> ReadRangeAsync(long ledgerId, long fromSeq, long toSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var next = fromSeq;
+        while (next < toSeq)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var command = connection.CreateCommand();
+            command.CommandText = SelectEvents + " WHERE e.ledger_id = $ledger AND e.seq >= $from AND e.seq < $to ORDER BY e.seq LIMIT $limit;";
+            command.Parameters.AddWithValue("$ledger", ledgerId);
+            command.Parameters.AddWithValue("$from", next);
+            command.Parameters.AddWithValue("$to", toSeq);
+            command.Parameters.AddWithValue("$limit", ReadPageSize);
+            var page = ReadEvents(connection, command, ledgerId, loadTargets: false);
+            if (page.Count == 0)
+            {
+                yield break;
+            }
+
+            foreach (var e in page)
+            {
+                yield return e;
+            }
+
+            next = page[^1].Seq + 1;
+        }
+    }
+
+    public byte[] ReadLeafHashes(long ledgerId, long start, int count)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT leaf_hash FROM events WHERE ledger_id = $ledger AND seq >= $start AND seq < $end ORDER BY seq;";
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+        command.Parameters.AddWithValue("$start", start);
+        command.Parameters.AddWithValue("$end", start + count);
+        return ReadConcatenatedHashes(command, count);
+    }
+
+    public byte[] ReadNodeHashes(long ledgerId, int level, long start, int count)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT hash FROM tree_nodes WHERE ledger_id = $ledger AND level = $level AND idx >= $start AND idx < $end ORDER BY idx;";
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+        command.Parameters.AddWithValue("$level", level);
+        command.Parameters.AddWithValue("$start", start);
+        command.Parameters.AddWithValue("$end", start + count);
+        return ReadConcatenatedHashes(command, count);
+    }
+
+    public IReadOnlyList<byte[]> ReadLeaves(long ledgerId, long start, int count)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT leaf FROM events WHERE ledger_id = $ledger AND seq >= $start AND seq < $end ORDER BY seq;";
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+        command.Parameters.AddWithValue("$start", start);
+        command.Parameters.AddWithValue("$end", start + count);
+        using var reader = command.ExecuteReader();
+        var result = new List<byte[]>(count);
+        while (reader.Read())
+        {
+            result.Add((byte[])reader[0]);
+        }
+
+        return result;
+    }
+
+    public IReadOnlyList<byte[]?> ReadPayloads(long ledgerId, long start, int count)
+    {
+        using var connection = OpenReader();
+        using var command = connection.CreateCommand();
+        command.CommandText =
+            """
+            SELECT e.seq, p.payload FROM events e
+            LEFT JOIN payloads p ON p.ledger_id = e.ledger_id AND p.seq = e.seq
+            WHERE e.ledger_id = $ledger AND e.seq >= $start AND e.seq < $end ORDER BY e.seq;
+            """;
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+        command.Parameters.AddWithValue("$start", start);
+        command.Parameters.AddWithValue("$end", start + count);
+        using var reader = command.ExecuteReader();
+        var result = new List<byte[]?>(count);
+        while (reader.Read())
+        {
+            result.Add(reader.IsDBNull(1) ? null : (byte[])reader[1]);
+        }
+
+        return result;
+    }
+
+    public async Task AddCheckpointAsync(long ledgerId, StoredCheckpoint checkpoint, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Writer.CreateCommand();
+            command.CommandText =
+                """
+                INSERT INTO checkpoints (ledger_id, size, root_hash, chain_head, signed_note, created_at)
+                VALUES ($ledger, $size, $root, $chain, $note, $created_at) ON CONFLICT DO NOTHING;
+                """;
+            command.Parameters.AddWithValue("$ledger", ledgerId);
+            command.Parameters.AddWithValue("$size", checkpoint.Size);
+            command.Parameters.AddWithValue("$root", checkpoint.RootHash);
+            command.Parameters.AddWithValue("$chain", (object?)checkpoint.ChainHead ?? DBNull.Value);
+            command.Parameters.AddWithValue("$note", checkpoint.SignedNote);
+            command.Parameters.AddWithValue("$created_at", Micros(checkpoint.CreatedAt));
+            command.ExecuteNonQuery();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<StoredCheckpoint?> GetLatestCheckpointAsync(long ledgerId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT size, root_hash, chain_head, signed_note, created_at FROM checkpoints WHERE ledger_id = $ledger ORDER BY size DESC LIMIT 1;";
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadCheckpoint(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<StoredCheckpoint>> ListCheckpointsAsync(long ledgerId, long fromSize, long toSize, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText =
+            """
+            SELECT size, root_hash, chain_head, signed_note, created_at FROM checkpoints
+            WHERE ledger_id = $ledger AND size >= $from AND size <= $to ORDER BY size;
+            """;
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+        command.Parameters.AddWithValue("$from", fromSize);
+        command.Parameters.AddWithValue("$to", toSize);
+        using var reader = command.ExecuteReader();
+        var result = new List<StoredCheckpoint>();
+        while (reader.Read())
+        {
+            result.Add(ReadCheckpoint(reader));
+        }
+
+        return result;
+    }
+
+    public async Task AddApiKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Writer.CreateCommand();
+            command.CommandText =
+                """
+                INSERT INTO api_keys (id, prefix, secret_hash, name, ledger, permissions, created_at, revoked_at, bootstrap)
+                VALUES ($id, $prefix, $hash, $name, $ledger, $permissions, $created_at, NULL, $bootstrap);
+                """;
+            command.Parameters.AddWithValue("$id", key.Id);
+            command.Parameters.AddWithValue("$prefix", key.Prefix);
+            command.Parameters.AddWithValue("$hash", key.SecretHash);
+            command.Parameters.AddWithValue("$name", key.Name);
+            command.Parameters.AddWithValue("$ledger", (object?)key.Ledger ?? DBNull.Value);
+            command.Parameters.AddWithValue("$permissions", string.Join(',', key.Permissions));
+            command.Parameters.AddWithValue("$created_at", Micros(key.CreatedAt));
+            command.Parameters.AddWithValue("$bootstrap", key.IsBootstrap ? 1 : 0);
+            command.ExecuteNonQuery();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public Task<ApiKeyRecord?> FindApiKeyByPrefixAsync(string prefix, CancellationToken cancellationToken) =>
+        FindApiKeyAsync("prefix", prefix, cancellationToken);
+
+    public Task<ApiKeyRecord?> GetApiKeyAsync(string id, CancellationToken cancellationToken) =>
+        FindApiKeyAsync("id", id, cancellationToken);
+
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(string? ledger, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = ledger is null
+            ? $"{SelectKeys} ORDER BY created_at, id;"
+            : $"{SelectKeys} WHERE ledger = $ledger ORDER BY created_at, id;";
+        if (ledger is not null)
+        {
+            command.Parameters.AddWithValue("$ledger", ledger);
+        }
+
+        using var reader = command.ExecuteReader();
+        var result = new List<ApiKeyRecord>();
+        while (reader.Read())
+        {
+            result.Add(ReadKey(reader));
+        }
+
+        return result;
+    }
+
+    public async Task<bool> RevokeApiKeyAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Writer.CreateCommand();
+            command.CommandText = "UPDATE api_keys SET revoked_at = $now WHERE id = $id AND revoked_at IS NULL;";
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$now", Micros(now));
+            return command.ExecuteNonQuery() == 1;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<string?> GetSettingAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT value FROM settings WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        return command.ExecuteScalar() as string;
+    }
+
+    public async Task<bool> TrySetSettingAsync(string name, string value, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Writer.CreateCommand();
+            command.CommandText = "INSERT INTO settings (name, value) VALUES ($name, $value) ON CONFLICT (name) DO NOTHING;";
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$value", value);
+            return command.ExecuteNonQuery() == 1;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_writer is not null)
+            {
+                await _writer.DisposeAsync().ConfigureAwait(false);
+                _writer = null;
+            }
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+
+        SqliteConnection.ClearAllPools();
+        _writeGate.Dispose();
+    }
+
+    private const string SelectEvents =
+        """
+        SELECT e.seq, e.id, e.received_at, e.occurred_at, e.actor_id, e.action, e.resource, e.resource_id, e.tenant_id,
+            e.session_id, e.ip_country, e.outcome, e.idempotency_key, e.leaf, e.leaf_hash, e.chain_hash, p.payload
+        FROM events e LEFT JOIN payloads p ON p.ledger_id = e.ledger_id AND p.seq = e.seq
+        """;
+
+    private const string SelectKeys =
+        "SELECT id, prefix, secret_hash, name, ledger, permissions, created_at, revoked_at, bootstrap FROM api_keys";
+
+    private SqliteConnection Writer => _writer ?? throw new InvalidOperationException("The store is not initialised or already disposed.");
+
+    private static void AppendActionFilter(StringBuilder sql, SqliteCommand command, string pattern)
+    {
+        if (!pattern.Contains('*', StringComparison.Ordinal))
+        {
+            sql.Append(" AND e.action = $action");
+            command.Parameters.AddWithValue("$action", pattern);
+            return;
+        }
+
+        // GLOB with a constant prefix is served by the (ledger_id, action) index; a pattern that
+        // starts with '*' but ends with a literal is served by the reversed-action index instead.
+        if (pattern[0] == '*' && pattern[^1] != '*')
+        {
+            sql.Append(" AND e.action_rev GLOB $action_rev");
+            command.Parameters.AddWithValue("$action_rev", ToGlob(Reverse(pattern)));
+        }
+        else
+        {
+            sql.Append(" AND e.action GLOB $action");
+            command.Parameters.AddWithValue("$action", ToGlob(pattern));
+        }
+    }
+
+    private static void AppendSearchFilter(StringBuilder sql, SqliteCommand command, string search)
+    {
+        // The trigram index serves terms of three characters or more; shorter ones are matched with LIKE.
+        if (search.Length >= 3)
+        {
+            sql.Append(" AND e.rowid IN (SELECT rowid FROM event_search WHERE event_search MATCH $search)");
+            command.Parameters.AddWithValue("$search", "\"" + search.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
+        }
+        else
+        {
+            sql.Append(" AND e.rowid IN (SELECT rowid FROM event_search WHERE text LIKE $search ESCAPE '\\')");
+            var escaped = search.Replace("\\", "\\\\", StringComparison.Ordinal)
+                .Replace("%", "\\%", StringComparison.Ordinal)
+                .Replace("_", "\\_", StringComparison.Ordinal);
+            command.Parameters.AddWithValue("$search", "%" + escaped + "%");
+        }
+    }
+
+    /// <summary>Turns a Stele pattern (only <c>*</c> is special) into a GLOB with every other metacharacter quoted.</summary>
+    private static string ToGlob(string pattern)
+    {
+        var glob = new StringBuilder(pattern.Length + 8);
+        foreach (var c in pattern)
+        {
+            switch (c)
+            {
+                case '?':
+                case '[':
+                case ']':
+                    glob.Append('[').Append(c).Append(']');
+                    break;
+                default:
+                    glob.Append(c);
+                    break;
+            }
+        }
+
+        return glob.ToString();
+    }
+
+    private static string Reverse(string value)
+    {
+        var chars = value.ToCharArray();
+        Array.Reverse(chars);
+        return new string(chars);
+    }
+
+    private static List<StoredEvent> ReadEvents(SqliteConnection connection, SqliteCommand command, long ledgerId, bool loadTargets = true)
+    {
+        var result = new List<StoredEvent>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                result.Add(new StoredEvent
+                {
+                    Seq = reader.GetInt64(0),
+                    Id = reader.GetString(1),
+                    ReceivedAtMicros = reader.GetInt64(2),
+                    OccurredAtMicros = reader.GetInt64(3),
+                    ActorId = reader.GetString(4),
+                    Action = reader.GetString(5),
+                    Resource = NullableString(reader, 6),
+                    ResourceId = NullableString(reader, 7),
+                    TenantId = NullableString(reader, 8),
+                    SessionId = NullableString(reader, 9),
+                    IpCountry = NullableString(reader, 10),
+                    Outcome = reader.GetString(11),
+                    IdempotencyKey = NullableString(reader, 12),
+                    Leaf = (byte[])reader[13],
+                    LeafHash = (byte[])reader[14],
+                    ChainHash = (byte[])reader[15],
+                    Payload = reader.IsDBNull(16) ? null : (byte[])reader[16],
+                });
+            }
+        }
+
+        if (!loadTargets || result.Count == 0)
+        {
+            return result;
+        }
+
+        // Targets live in their own table; fetch them for the page in one query.
+        using var targets = connection.CreateCommand();
+        targets.CommandText =
+            "SELECT seq, type, target_id FROM event_targets WHERE ledger_id = $ledger AND seq >= $min AND seq <= $max ORDER BY seq, position;";
+        targets.Parameters.AddWithValue("$ledger", ledgerId);
+        targets.Parameters.AddWithValue("$min", result.Min(e => e.Seq));
+        targets.Parameters.AddWithValue("$max", result.Max(e => e.Seq));
+        var bySeq = new Dictionary<long, List<StoredTarget>>();
+        using (var reader = targets.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var seq = reader.GetInt64(0);
+                if (!bySeq.TryGetValue(seq, out var list))
+                {
+                    bySeq[seq] = list = [];
+                }
+
+                list.Add(new StoredTarget(reader.GetString(1), NullableString(reader, 2)));
+            }
+        }
+
+        for (var i = 0; i < result.Count; i++)
+        {
+            if (bySeq.TryGetValue(result[i].Seq, out var list))
+            {
+                result[i] = result[i] with { Targets = list };
+            }
+        }
+
+        return result;
+    }
+
+    private static byte[] ReadConcatenatedHashes(SqliteCommand command, int count)
+    {
+        using var reader = command.ExecuteReader();
+        using var buffer = new MemoryStream(count * 32);
+        while (reader.Read())
+        {
+            var hash = (byte[])reader[0];
+            buffer.Write(hash);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private async Task<ApiKeyRecord?> FindApiKeyAsync(string column, string value, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"{SelectKeys} WHERE {column} = $value;";
+        command.Parameters.AddWithValue("$value", value);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadKey(reader) : null;
+    }
+
+    private static ApiKeyRecord ReadKey(SqliteDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Prefix = reader.GetString(1),
+        SecretHash = (byte[])reader[2],
+        Name = reader.GetString(3),
+        Ledger = NullableString(reader, 4),
+        Permissions = reader.GetString(5).Split(',', StringSplitOptions.RemoveEmptyEntries),
+        CreatedAt = FromMicros(reader.GetInt64(6)),
+        RevokedAt = reader.IsDBNull(7) ? null : FromMicros(reader.GetInt64(7)),
+        IsBootstrap = reader.GetInt64(8) != 0,
+    };
+
+    private static StoredCheckpoint ReadCheckpoint(SqliteDataReader reader) => new(
+        reader.GetInt64(0),
+        (byte[])reader[1],
+        reader.IsDBNull(2) ? null : (byte[])reader[2],
+        (byte[])reader[3],
+        FromMicros(reader.GetInt64(4)));
+
+    private static LedgerInfo ReadLedger(SqliteDataReader reader) =>
+        new(reader.GetInt64(0), reader.GetString(1), NullableString(reader, 2), FromMicros(reader.GetInt64(3)));
+
+    private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    private static long Micros(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+    private static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
+
+    private SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}

@@ -1,0 +1,4 @@
+using Stele.Cli;
+using Stele.Cli.Commands;
+
+return await Cli.RunAsync(args).ConfigureAwait(false);

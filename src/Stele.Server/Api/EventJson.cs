@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Stele.Core.Events;
+using Stele.Server.Ingestion;
+using Stele.Storage;
+
+namespace Stele.Server.Api;
+
+/// <summary>
+/// The API representation of an event: the fields as ingested, the server-added ones, and the
+/// integrity data needed to check it (<c>leaf_hash</c>, <c>chain_hash</c>, <c>payload_digest</c>).
+/// Every value comes from the stored leaf and payload bytes, which are the truth.
+/// </summary>
+internal static class EventJson
+{
+    public static void Write(Utf8JsonWriter w, string ledger, StoredEvent stored, bool? duplicate = null)
+    {
+        var leaf = EventLeafV1.Parse(stored.Leaf);
+        var payload = stored.Payload is null ? null : EventPayloadV1.Parse(stored.Payload);
+        var record = EventRecordV1.FromParts(leaf, payload);
+
+        w.WriteStartObject();
+        w.WriteString("id", stored.Id);
+        w.WriteString("ledger", ledger);
+        w.WriteNumber("seq", stored.Seq);
+        w.WriteString("received_at", leaf.ReceivedAt);
+        w.WriteString("occurred_at", leaf.OccurredAt);
+        w.WriteString("actor_id", record.ActorId);
+        WriteOptional(w, "actor_name", record.ActorName);
+        WriteOptional(w, "actor_type", record.ActorType);
+        w.WriteString("action", record.Action);
+        WriteOptional(w, "action_category", record.ActionCategory);
+        WriteOptional(w, "resource", record.Resource);
+        WriteOptional(w, "resource_id", record.ResourceId);
+        WriteOptional(w, "resource_name", record.ResourceName);
+        w.WriteStartArray("targets");
+        foreach (var target in record.Targets)
+        {
+            w.WriteStartObject();
+            w.WriteString("type", target.Type);
+            WriteOptional(w, "id", target.Id);
+            WriteOptional(w, "name", target.Name);
+            if (target.Metadata is { } targetMetadata)
+            {
+                w.WritePropertyName("metadata");
+                targetMetadata.WriteTo(w);
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WritePropertyName("metadata");
+        if (record.Metadata is { } metadata)
+        {
+            metadata.WriteTo(w);
+        }
+        else
+        {
+            w.WriteNullValue();
+        }
+
+        WriteOptional(w, "tenant_id", record.TenantId);
+        WriteOptional(w, "session_id", record.SessionId);
+        WriteOptional(w, "ip_address", record.IpAddress);
+        WriteOptional(w, "ip_country", record.IpCountry);
+        WriteOptional(w, "ip_city", record.IpCity);
+        WriteOptional(w, "user_agent", record.UserAgent);
+        w.WriteString("outcome", record.Outcome == EventOutcome.Failure ? "failure" : "success");
+        if (record.Version is { } version)
+        {
+            w.WriteNumber("version", version);
+        }
+        else
+        {
+            w.WriteNull("version");
+        }
+
+        WriteOptional(w, "idempotency_key", stored.IdempotencyKey);
+        w.WriteBoolean("payload_erased", stored.Payload is null);
+        w.WriteString("leaf_hash", Convert.ToHexStringLower(stored.LeafHash));
+        w.WriteString("chain_hash", Convert.ToHexStringLower(stored.ChainHash));
+        w.WriteString("payload_digest", leaf.PayloadDigest);
+        if (duplicate is { } isDuplicate)
+        {
+            w.WriteBoolean("duplicate", isDuplicate);
+        }
+
+        w.WriteEndObject();
+    }
+
+    public static void WritePage(Utf8JsonWriter w, string ledger, EventPage page, Func<StoredEvent, string> cursorOf)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("data");
+        foreach (var e in page.Events)
+        {
+            Write(w, ledger, e);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartObject("pagination");
+        w.WriteBoolean("has_more", page.HasMore);
+        if (page.HasMore && page.Events.Count > 0)
+        {
+            w.WriteString("next_cursor", cursorOf(page.Events[^1]));
+        }
+        else
+        {
+            w.WriteNull("next_cursor");
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    internal static long MicrosOf(DateTimeOffset value) => LedgerSequencer.ToMicros(value);
+}

@@ -1,0 +1,54 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace Stele.Server.Configuration;
+
+/// <summary>Start-up validation: a bad setting stops the server with a message that names it.</summary>
+internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SteleOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            failures.Add("DataDirectory (STELE_DATADIRECTORY, --data-dir) must name a directory.");
+        }
+
+        if (!Uri.TryCreate(options.Listen, UriKind.Absolute, out var listen) || (listen.Scheme != "http" && listen.Scheme != "https"))
+        {
+            failures.Add($"Listen (STELE_LISTEN, --listen) must be an http:// or https:// URL such as http://127.0.0.1:8080, got '{options.Listen}'.");
+        }
+
+        // The instance name becomes a C2SP note key name and checkpoint origin prefix: no spaces or '+'.
+        if (!InstanceNamePattern().IsMatch(options.InstanceName ?? string.Empty))
+        {
+            failures.Add($"InstanceName (STELE_INSTANCENAME, --instance-name) must be 1-100 characters of letters, digits, '.', '-', '_' or '/', got '{options.InstanceName}'.");
+        }
+
+        if (options.CheckpointInterval <= TimeSpan.Zero || options.CheckpointInterval > TimeSpan.FromMinutes(10))
+        {
+            failures.Add("CheckpointInterval must be between 0 and 10 minutes.");
+        }
+
+        if (options.MaxClockSkew < TimeSpan.Zero)
+        {
+            failures.Add("MaxClockSkew cannot be negative.");
+        }
+
+        if (options.MaxEventsPerCommit is < 1 or > 100_000)
+        {
+            failures.Add("MaxEventsPerCommit must be between 1 and 100000.");
+        }
+
+        var limits = options.RateLimits;
+        if (limits.PerKeyPerSecond < 0 || limits.PerKeyBurst < 0 || limits.PerLedgerPerSecond < 0 || limits.PerLedgerBurst < 0)
+        {
+            failures.Add("RateLimits values cannot be negative.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._/-]{1,100}$")]
+    private static partial Regex InstanceNamePattern();
+}

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Stele.Core.Events;
+using Stele.Server.Api;
+using Stele.Server.Ingestion;
+using Stele.Storage;
+
+namespace Stele.Server.Governance;
+
+/// <summary>
+/// Records Stele's own administrative actions (keys, ledgers, …) as events in the <c>_system</c>
+/// ledger, with the acting key as the actor. Stele is its own first customer.
+/// </summary>
+internal sealed class SystemAudit(ISteleStore store, SequencerRegistry sequencers, TimeProvider clock)
+{
+    public async Task RecordAsync(
+        string actorId,
+        string action,
+        string resource,
+        string resourceId,
+        HttpContext? context,
+        IReadOnlyDictionary<string, object?>? details = null,
+        CancellationToken cancellationToken = default)
+    {
+        var ledger = await store.FindLedgerAsync(LedgerAccess.SystemLedger, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("The _system ledger does not exist.");
+        var sequencer = await sequencers.GetAsync(ledger).ConfigureAwait(false);
+        JsonElement? metadata = details is null ? null : JsonSerializer.SerializeToElement(details);
+        var record = new EventRecord
+        {
+            ActorId = actorId,
+            ActorType = actorId == "stele" ? "system" : "api_key",
+            Action = action,
+            Resource = resource,
+            ResourceId = resourceId,
+            Metadata = metadata,
+            OccurredAt = clock.GetUtcNow(),
+            IpAddress = context?.Connection.RemoteIpAddress?.ToString(),
+            UserAgent = context?.Request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? ua[..Math.Min(ua.Length, 512)] : null,
+            Outcome = EventOutcome.Success,
+            Targets = [],
+        };
+        await sequencer.AppendAsync([new ParsedEvent(record, null, $"{action}\n{actorId}\n{resource}\n{resourceId}\n")], cancellationToken)
+            .ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Logging;
+using Stele.Server.Api;
+using Stele.Server.Auth;
+using Stele.Server.Governance;
+using Stele.Server.Ingestion;
+using Stele.Storage;
+
+namespace Stele.Server.Hosting;
+
+/// <summary>
+/// First-start set-up, idempotent on every start: the <c>_system</c> and <c>default</c> ledgers,
+/// a sequencer per ledger, and — once per data directory — an account-wide admin key.
+/// </summary>
+internal sealed partial class Bootstrap(ISteleStore store, SequencerRegistry sequencers, SystemAudit audit, TimeProvider clock, ILogger<Bootstrap> logger)
+{
+    private const string BootstrapSetting = "bootstrap_key_issued";
+
+    /// <summary>Returns the new admin key's secret on first start, null afterwards.</summary>
+    public async Task<string?> RunAsync(CancellationToken cancellationToken)
+    {
+        foreach (var name in new[] { LedgerAccess.SystemLedger, LedgerAccess.DefaultLedger })
+        {
+            if (await store.FindLedgerAsync(name, cancellationToken).ConfigureAwait(false) is null)
+            {
+                var created = await store.CreateLedgerAsync(name, name == LedgerAccess.SystemLedger ? "Stele's own administrative actions" : "The default ledger", clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                if (created is not null)
+                {
+                    await sequencers.GetAsync(created).ConfigureAwait(false);
+                    await audit.RecordAsync("stele", "ledger.created", "ledger", name, null, null, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        foreach (var ledger in await store.ListLedgersAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await sequencers.GetAsync(ledger).ConfigureAwait(false);
+        }
+
+        if (await store.GetSettingAsync(BootstrapSetting, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return null;
+        }
+
+        var (token, prefix, hash) = ApiKeyFormat.Generate();
+        var key = new ApiKeyRecord
+        {
+            Id = "key_" + prefix,
+            Prefix = prefix,
+            SecretHash = hash,
+            Name = "bootstrap admin",
+            Ledger = null,
+            Permissions = [Permission.Admin],
+            CreatedAt = clock.GetUtcNow(),
+            IsBootstrap = true,
+        };
+        await store.AddApiKeyAsync(key, cancellationToken).ConfigureAwait(false);
+        await store.TrySetSettingAsync(BootstrapSetting, key.Id, cancellationToken).ConfigureAwait(false);
+        await audit.RecordAsync("stele", "api_key.created", "api_key", key.Id, null,
+            new Dictionary<string, object?> { ["name"] = key.Name, ["ledger"] = null, ["permissions"] = key.Permissions, ["bootstrap"] = true },
+            cancellationToken).ConfigureAwait(false);
+        Log.BootstrapKeyCreated(logger, key.Id);
+        return token;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Created the bootstrap admin key {KeyId}; its secret is shown once on the console")]
+        public static partial void BootstrapKeyCreated(ILogger logger, string keyId);
+    }
+}

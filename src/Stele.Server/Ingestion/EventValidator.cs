@@ -1,0 +1,523 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Stele.Core.Events;
+using Stele.Server.Api;
+
+namespace Stele.Server.Ingestion;
+
+/// <summary>
+/// Turns one JSON event body into an <see cref="EventRecord"/>, or into a list of field errors.
+/// Strict: unknown fields, wrong types, control characters in identifiers, lone surrogates and
+/// values over the limits are all rejected, so nothing malformed ever reaches the ledger.
+/// </summary>
+internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClockSkew)
+{
+    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal)
+    {
+        "actor_id", "actor_name", "actor_type", "action", "action_category", "resource", "resource_id",
+        "resource_name", "targets", "metadata", "occurred_at", "tenant_id", "session_id", "ip_address",
+        "user_agent", "outcome", "idempotency_key", "version",
+    };
+
+    private static readonly HashSet<string> KnownTargetFields = new(StringComparer.Ordinal) { "type", "id", "name", "metadata" };
+
+    /// <summary>Validates one event. <paramref name="prefix"/> names it in errors (e.g. <c>events[3].</c>).</summary>
+    public ParsedEvent? Validate(JsonElement body, string prefix, RequestOrigin origin, List<FieldError> errors)
+    {
+        var before = errors.Count;
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new(prefix.TrimEnd('.') is { Length: > 0 } p ? p : "body", "must be a JSON object"));
+            return null;
+        }
+
+        if (Encoding.UTF8.GetByteCount(body.GetRawText()) > IngestLimits.MaxEventBytes)
+        {
+            errors.Add(new(prefix.TrimEnd('.') is { Length: > 0 } p ? p : "body", $"an event may be at most {IngestLimits.MaxEventBytes} bytes"));
+            return null;
+        }
+
+        foreach (var property in body.EnumerateObject())
+        {
+            if (!KnownFields.Contains(property.Name))
+            {
+                errors.Add(new(prefix + SafeName(property.Name), "is not a known field"));
+            }
+        }
+
+        var actorId = Identifier(body, "actor_id", prefix, errors, required: true);
+        var actorName = Text(body, "actor_name", prefix, errors, IngestLimits.MaxTextLength);
+        var actorType = Identifier(body, "actor_type", prefix, errors);
+        var action = Identifier(body, "action", prefix, errors, required: true);
+        if (action is not null && !ActionPattern().IsMatch(action))
+        {
+            errors.Add(new(prefix + "action", "must look like 'resource.verb': letters, digits, '_', '-' and ':' in dot-separated parts"));
+        }
+
+        var actionCategory = Identifier(body, "action_category", prefix, errors);
+        var resource = Identifier(body, "resource", prefix, errors);
+        var resourceId = Identifier(body, "resource_id", prefix, errors);
+        var resourceName = Text(body, "resource_name", prefix, errors, IngestLimits.MaxTextLength);
+        var tenantId = Identifier(body, "tenant_id", prefix, errors);
+        var sessionId = Identifier(body, "session_id", prefix, errors);
+        var idempotencyKey = Identifier(body, "idempotency_key", prefix, errors);
+        var userAgent = Text(body, "user_agent", prefix, errors, IngestLimits.MaxUserAgentLength) ?? origin.UserAgent;
+        var ipAddress = IpAddress(body, prefix, errors) ?? origin.IpAddress;
+        var outcome = Outcome(body, prefix, errors);
+        var version = Version(body, prefix, errors);
+        var occurredAt = OccurredAt(body, prefix, errors);
+        var metadata = Metadata(body, "metadata", prefix, errors);
+        var targets = Targets(body, prefix, errors);
+
+        if (errors.Count > before)
+        {
+            return null;
+        }
+
+        var record = new EventRecord
+        {
+            ActorId = actorId!,
+            ActorName = actorName,
+            ActorType = actorType,
+            Action = action!,
+            ActionCategory = actionCategory,
+            Resource = resource,
+            ResourceId = resourceId,
+            ResourceName = resourceName,
+            Targets = targets,
+            Metadata = metadata,
+            OccurredAt = occurredAt ?? clock.GetUtcNow(),
+            TenantId = tenantId,
+            SessionId = sessionId,
+            IpAddress = ipAddress,
+            UserAgent = userAgent,
+            Outcome = outcome,
+            Version = version,
+        };
+        return new ParsedEvent(record, idempotencyKey, SearchText(record));
+    }
+
+    /// <summary>The text the case-insensitive search covers: names, action, ids and metadata values.</summary>
+    private static string SearchText(EventRecord e)
+    {
+        var text = new StringBuilder();
+        void Add(string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                text.Append(value).Append('\n');
+            }
+        }
+
+        Add(e.Action);
+        Add(e.ActorId);
+        Add(e.ActorName);
+        Add(e.Resource);
+        Add(e.ResourceId);
+        Add(e.ResourceName);
+        foreach (var target in e.Targets)
+        {
+            Add(target.Id);
+            Add(target.Name);
+            if (target.Metadata is { } targetMetadata)
+            {
+                AddJsonText(targetMetadata, text);
+            }
+        }
+
+        if (e.Metadata is { } metadata)
+        {
+            AddJsonText(metadata, text);
+        }
+
+        return text.ToString();
+    }
+
+    private static void AddJsonText(JsonElement element, StringBuilder text)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    text.Append(property.Name).Append('\n');
+                    AddJsonText(property.Value, text);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    AddJsonText(item, text);
+                }
+
+                break;
+            case JsonValueKind.String:
+                text.Append(element.GetString()).Append('\n');
+                break;
+            case JsonValueKind.Number:
+                text.Append(element.GetRawText()).Append('\n');
+                break;
+            default:
+                break;
+        }
+    }
+
+    private static string? Identifier(JsonElement body, string name, string prefix, List<FieldError> errors, bool required = false)
+    {
+        var value = String(body, name, prefix, errors, required);
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (value.Length == 0)
+        {
+            errors.Add(new(prefix + name, "must not be empty"));
+            return null;
+        }
+
+        if (value.Length > IngestLimits.MaxIdLength)
+        {
+            errors.Add(new(prefix + name, $"must be at most {IngestLimits.MaxIdLength} characters"));
+            return null;
+        }
+
+        if (value.Any(char.IsControl))
+        {
+            errors.Add(new(prefix + name, "must not contain control characters"));
+            return null;
+        }
+
+        return value;
+    }
+
+    private static string? Text(JsonElement body, string name, string prefix, List<FieldError> errors, int maxLength)
+    {
+        var value = String(body, name, prefix, errors, required: false);
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (value.Length > maxLength)
+        {
+            errors.Add(new(prefix + name, $"must be at most {maxLength} characters"));
+            return null;
+        }
+
+        // Free text may hold tabs and line breaks, but not other control characters (NUL, ESC, …).
+        if (value.Any(c => char.IsControl(c) && c is not ('\t' or '\n' or '\r')))
+        {
+            errors.Add(new(prefix + name, "must not contain control characters other than tab and line breaks"));
+            return null;
+        }
+
+        return value;
+    }
+
+    private static string? String(JsonElement body, string name, string prefix, List<FieldError> errors, bool required)
+    {
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                errors.Add(new(prefix + name, "is required"));
+            }
+
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            errors.Add(new(prefix + name, $"must be a string, got {Describe(element.ValueKind)}"));
+            return null;
+        }
+
+        var value = ReadString(element);
+        if (value is null)
+        {
+            errors.Add(new(prefix + name, "must be valid Unicode (it holds a lone surrogate)"));
+        }
+
+        return value;
+    }
+
+    /// <summary>Reads a JSON string, or null when it cannot be represented as valid UTF-16/UTF-8 (lone surrogates).</summary>
+    internal static string? ReadString(JsonElement element)
+    {
+        string value;
+        try
+        {
+            value = element.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                return null;
+            }
+        }
+
+        return value;
+    }
+
+    private static string? IpAddress(JsonElement body, string prefix, List<FieldError> errors)
+    {
+        var value = Identifier(body, "ip_address", prefix, errors);
+        if (value is not null && !IPAddress.TryParse(value, out _))
+        {
+            errors.Add(new(prefix + "ip_address", "must be an IPv4 or IPv6 address"));
+            return null;
+        }
+
+        return value is null ? null : IPAddress.Parse(value).ToString();
+    }
+
+    private static EventOutcome Outcome(JsonElement body, string prefix, List<FieldError> errors)
+    {
+        var value = String(body, "outcome", prefix, errors, required: false);
+        switch (value)
+        {
+            case null:
+            case "success":
+                return EventOutcome.Success;
+            case "failure":
+                return EventOutcome.Failure;
+            default:
+                errors.Add(new(prefix + "outcome", "must be 'success' or 'failure'"));
+                return EventOutcome.Success;
+        }
+    }
+
+    private static int? Version(JsonElement body, string prefix, List<FieldError> errors)
+    {
+        if (!body.TryGetProperty("version", out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var version) || version < 0)
+        {
+            errors.Add(new(prefix + "version", "must be a non-negative integer"));
+            return null;
+        }
+
+        return version;
+    }
+
+    private DateTimeOffset? OccurredAt(JsonElement body, string prefix, List<FieldError> errors)
+    {
+        var value = String(body, "occurred_at", prefix, errors, required: false);
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (!Rfc3339Pattern().IsMatch(value)
+            || !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            errors.Add(new(prefix + "occurred_at", "must be an RFC 3339 time such as 2026-11-22T10:15:30Z"));
+            return null;
+        }
+
+        if (parsed.UtcDateTime.Year < 1970)
+        {
+            errors.Add(new(prefix + "occurred_at", "must not be before 1970"));
+            return null;
+        }
+
+        if (parsed > clock.GetUtcNow() + maxClockSkew)
+        {
+            errors.Add(new(prefix + "occurred_at", $"is more than {maxClockSkew.TotalMinutes:0} minutes in the future"));
+            return null;
+        }
+
+        return parsed.ToUniversalTime();
+    }
+
+    private static JsonElement? Metadata(JsonElement body, string name, string prefix, List<FieldError> errors)
+    {
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new(prefix + name, $"must be a JSON object, got {Describe(element.ValueKind)}"));
+            return null;
+        }
+
+        var keys = 0;
+        foreach (var _ in element.EnumerateObject())
+        {
+            keys++;
+        }
+
+        if (keys > IngestLimits.MaxMetadataKeys)
+        {
+            errors.Add(new(prefix + name, $"may have at most {IngestLimits.MaxMetadataKeys} top-level keys, got {keys}"));
+            return null;
+        }
+
+        var problem = CheckJson(element, 1);
+        if (problem is not null)
+        {
+            errors.Add(new(prefix + name, problem));
+            return null;
+        }
+
+        return element.Clone();
+    }
+
+    /// <summary>Checks nesting depth and that every string and key is valid Unicode.</summary>
+    private static string? CheckJson(JsonElement element, int depth)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                if (depth > IngestLimits.MaxMetadataDepth)
+                {
+                    return $"may be nested at most {IngestLimits.MaxMetadataDepth} levels deep";
+                }
+
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!IsValidUnicode(property.Name))
+                    {
+                        return "holds a key that is not valid Unicode (a lone surrogate)";
+                    }
+
+                    if (CheckJson(property.Value, depth + 1) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                if (depth > IngestLimits.MaxMetadataDepth)
+                {
+                    return $"may be nested at most {IngestLimits.MaxMetadataDepth} levels deep";
+                }
+
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (CheckJson(item, depth + 1) is { } problem)
+                    {
+                        return problem;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.String:
+                return ReadString(element) is null ? "holds a string that is not valid Unicode (a lone surrogate)" : null;
+            default:
+                return null;
+        }
+    }
+
+    private static bool IsValidUnicode(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static List<EventTarget> Targets(JsonElement body, string prefix, List<FieldError> errors)
+    {
+        var targets = new List<EventTarget>();
+        if (!body.TryGetProperty("targets", out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return targets;
+        }
+
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            errors.Add(new(prefix + "targets", $"must be an array, got {Describe(element.ValueKind)}"));
+            return targets;
+        }
+
+        if (element.GetArrayLength() > IngestLimits.MaxTargets)
+        {
+            errors.Add(new(prefix + "targets", $"may hold at most {IngestLimits.MaxTargets} targets"));
+            return targets;
+        }
+
+        var index = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            var itemPrefix = $"{prefix}targets[{index++}].";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add(new(itemPrefix.TrimEnd('.'), "must be a JSON object"));
+                continue;
+            }
+
+            foreach (var property in item.EnumerateObject())
+            {
+                if (!KnownTargetFields.Contains(property.Name))
+                {
+                    errors.Add(new(itemPrefix + SafeName(property.Name), "is not a known field"));
+                }
+            }
+
+            var type = Identifier(item, "type", itemPrefix, errors, required: true);
+            var id = Identifier(item, "id", itemPrefix, errors);
+            var name = Text(item, "name", itemPrefix, errors, IngestLimits.MaxTextLength);
+            var metadata = Metadata(item, "metadata", itemPrefix, errors);
+            if (type is not null)
+            {
+                targets.Add(new EventTarget { Type = type, Id = id, Name = name, Metadata = metadata });
+            }
+        }
+
+        return targets;
+    }
+
+    /// <summary>Field names are echoed in errors: keep them short and printable.</summary>
+    private static string SafeName(string name)
+    {
+        var safe = new string(name.Take(64).Select(c => char.IsControl(c) || char.IsSurrogate(c) ? '?' : c).ToArray());
+        return name.Length > 64 ? safe + "…" : safe;
+    }
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
+
+    [GeneratedRegex(@"^[A-Za-z0-9_:\-]+(\.[A-Za-z0-9_:\-]+)*$")]
+    private static partial Regex ActionPattern();
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")]
+    private static partial Regex Rfc3339Pattern();
+}

@@ -1,0 +1,295 @@
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Stele.Core.Events;
+using Stele.Core.Merkle;
+using Stele.Server.Integrity;
+using Stele.Storage;
+
+namespace Stele.Server.Ingestion;
+
+/// <summary>
+/// The one writer of a ledger on this node. Requests queue here; a single loop takes everything
+/// queued (up to a limit), assigns gap-free seqs, encodes and hashes the events, and writes them
+/// in one transaction — one fsync for many requests (group commit). Each request is answered only
+/// after the commit that holds its events is durable.
+/// </summary>
+internal sealed partial class LedgerSequencer : IAsyncDisposable
+{
+    private readonly ISteleStore _store;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
+    private readonly int _maxEventsPerCommit;
+    private readonly Channel<Submission> _queue = Channel.CreateUnbounded<Submission>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _loop;
+
+    // Committed state; only the loop writes it.
+    private long _size;
+    private byte[] _chainHead = [];
+    private CompactRange _range = new();
+    private TileBoundaryTracker _tiles = new();
+    private long _lastReceivedMicros;
+    private LedgerSnapshot? _snapshot;
+
+    public LedgerSequencer(LedgerInfo ledger, ISteleStore store, TimeProvider clock, int maxEventsPerCommit, ILogger logger)
+    {
+        Ledger = ledger;
+        _store = store;
+        _clock = clock;
+        _maxEventsPerCommit = maxEventsPerCommit;
+        _logger = logger;
+    }
+
+    public LedgerInfo Ledger { get; }
+
+    /// <summary>The latest committed state, or null before start.</summary>
+    public LedgerSnapshot? Snapshot => Volatile.Read(ref _snapshot);
+
+    /// <summary>Raised after each commit, with the new size (for the checkpointer).</summary>
+    public event Action<LedgerSequencer>? Committed;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await LoadStateAsync(cancellationToken).ConfigureAwait(false);
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+    }
+
+    /// <summary>Queues events and returns once they are durable (or duplicates of durable ones).</summary>
+    public async Task<IReadOnlyList<AppendOutcome>> AppendAsync(IReadOnlyList<ParsedEvent> events, CancellationToken cancellationToken)
+    {
+        var submission = new Submission(events);
+        if (!_queue.Writer.TryWrite(submission))
+        {
+            throw new InvalidOperationException("The ledger sequencer is stopping.");
+        }
+
+        // The caller may stop waiting, but the events still commit or fail as one group.
+        return await submission.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task LoadStateAsync(CancellationToken cancellationToken)
+    {
+        var head = await _store.GetHeadAsync(Ledger.Id, cancellationToken).ConfigureAwait(false);
+        _size = head.Size;
+        _chainHead = head.ChainHead ?? ChainHash.Genesis(Ledger.Name);
+        var source = StoredTiles.NodeSource(_store, Ledger.Id, _size);
+        _range = RestoreRange(_size, source);
+        _tiles = TileBoundaryTracker.Load(_size, (level, start, count) =>
+            level == 0 ? _store.ReadLeafHashes(Ledger.Id, start, count) : _store.ReadNodeHashes(Ledger.Id, level, start, count));
+        _lastReceivedMicros = 0;
+        Publish();
+        Log.SequencerLoaded(_logger, Ledger.Name, _size);
+    }
+
+    /// <summary>The compact range of [0, size) is the perfect subtrees named by the set bits of size, largest first.</summary>
+    private static CompactRange RestoreRange(long size, IMerkleNodeSource source)
+    {
+        var hashes = new List<byte[]>();
+        long start = 0;
+        for (var level = 62; level >= 0; level--)
+        {
+            var width = 1L << level;
+            if ((size & width) != 0)
+            {
+                hashes.Add(source.GetNode(level, start >> level));
+                start += width;
+            }
+        }
+
+        return CompactRange.FromState(size, hashes);
+    }
+
+    private void Publish() => Volatile.Write(ref _snapshot, new LedgerSnapshot(_size, _range.Clone(), (byte[])_chainHead.Clone()));
+
+    private async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        var group = new List<Submission>();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            group.Clear();
+            var count = 0;
+            while (count < _maxEventsPerCommit && reader.TryRead(out var submission))
+            {
+                group.Add(submission);
+                count += submission.Events.Count;
+            }
+
+            try
+            {
+                await CommitAsync(group).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // A failed commit fails its requests; the loop must go on for the next ones.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.CommitFailed(_logger, ex, Ledger.Name, count);
+                foreach (var submission in group)
+                {
+                    submission.Completion.TrySetException(ex);
+                }
+
+                // What is durable is whatever the database says: reload rather than guess.
+                try
+                {
+                    await LoadStateAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031
+                catch (Exception reloadError)
+#pragma warning restore CA1031
+                {
+                    Log.CommitFailed(_logger, reloadError, Ledger.Name, 0);
+                }
+            }
+        }
+    }
+
+    private async Task CommitAsync(List<Submission> group)
+    {
+        // Idempotency: keys already stored return the stored event; a key repeated inside the
+        // group returns the first event that carried it.
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var submission in group)
+        {
+            foreach (var e in submission.Events)
+            {
+                if (e.IdempotencyKey is not null)
+                {
+                    keys.Add(e.IdempotencyKey);
+                }
+            }
+        }
+
+        var known = new Dictionary<string, StoredEvent>(StringComparer.Ordinal);
+        if (keys.Count > 0)
+        {
+            foreach (var existing in await _store.FindByIdempotencyKeysAsync(Ledger.Id, keys, CancellationToken.None).ConfigureAwait(false))
+            {
+                known[existing.IdempotencyKey!] = existing;
+            }
+        }
+
+        var size = _size;
+        var chain = _chainHead;
+        var range = _range.Clone();
+        var tiles = _tiles.Clone();
+        var rows = new List<StoredEvent>();
+        var nodes = new List<StoredTreeNode>();
+        var outcomes = new List<(StoredEvent Event, bool Duplicate)[]>(group.Count);
+        var now = _clock.GetUtcNow();
+        // received_at never goes backwards within a ledger, even if the wall clock does.
+        var receivedMicros = Math.Max(ToMicros(now), _lastReceivedMicros);
+        var receivedAt = FromMicros(receivedMicros);
+        Span<byte> salt = stackalloc byte[32];
+
+        foreach (var submission in group)
+        {
+            var results = new (StoredEvent, bool)[submission.Events.Count];
+            for (var i = 0; i < submission.Events.Count; i++)
+            {
+                var parsed = submission.Events[i];
+                if (parsed.IdempotencyKey is { } key && known.TryGetValue(key, out var original))
+                {
+                    results[i] = (original, true);
+                    continue;
+                }
+
+                RandomNumberGenerator.Fill(salt);
+                var id = EventId.New(receivedAt);
+                var encoded = EventEncoderV1.Encode(parsed.Record, Ledger.Name, size, id, receivedAt, salt);
+                chain = ChainHash.Next(chain, encoded.LeafHash);
+                range.Append(encoded.LeafHash);
+                tiles.Append(encoded.LeafHash, nodes);
+                var row = new StoredEvent
+                {
+                    Seq = size,
+                    Id = id,
+                    ReceivedAtMicros = receivedMicros,
+                    OccurredAtMicros = ToMicros(parsed.Record.OccurredAt),
+                    ActorId = parsed.Record.ActorId,
+                    Action = parsed.Record.Action,
+                    Resource = parsed.Record.Resource,
+                    ResourceId = parsed.Record.ResourceId,
+                    TenantId = parsed.Record.TenantId,
+                    SessionId = parsed.Record.SessionId,
+                    IpCountry = parsed.Record.IpCountry,
+                    Outcome = parsed.Record.Outcome == EventOutcome.Failure ? "failure" : "success",
+                    IdempotencyKey = parsed.IdempotencyKey,
+                    Leaf = encoded.Leaf,
+                    LeafHash = encoded.LeafHash,
+                    ChainHash = chain,
+                    Payload = encoded.Payload,
+                    Targets = parsed.Record.Targets.Select(t => new StoredTarget(t.Type, t.Id)).ToList(),
+                    SearchText = parsed.SearchText,
+                };
+                rows.Add(row);
+                results[i] = (row, false);
+                if (parsed.IdempotencyKey is { } newKey)
+                {
+                    known[newKey] = row;
+                }
+
+                size++;
+            }
+
+            outcomes.Add(results);
+        }
+
+        await _store.AppendAsync(Ledger.Id, rows, nodes, CancellationToken.None).ConfigureAwait(false);
+
+        _size = size;
+        _chainHead = chain;
+        _range = range;
+        _tiles = tiles;
+        _lastReceivedMicros = receivedMicros;
+        Publish();
+
+        for (var s = 0; s < group.Count; s++)
+        {
+            group[s].Completion.TrySetResult(outcomes[s].Select(o => new AppendOutcome(o.Event, o.Duplicate)).ToList());
+        }
+
+        if (rows.Count > 0)
+        {
+            Log.Committed(_logger, Ledger.Name, rows.Count, group.Count, _size);
+            Committed?.Invoke(this);
+        }
+    }
+
+    internal static long ToMicros(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+    internal static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
+
+    private sealed class Submission(IReadOnlyList<ParsedEvent> events)
+    {
+        public IReadOnlyList<ParsedEvent> Events { get; } = events;
+
+        public TaskCompletionSource<IReadOnlyList<AppendOutcome>> Completion { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Ledger {Ledger} opened at size {Size}")]
+        public static partial void SequencerLoaded(ILogger logger, string ledger, long size);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Ledger {Ledger} committed {Events} events from {Requests} requests; size {Size}")]
+        public static partial void Committed(ILogger logger, string ledger, int events, int requests, long size);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Ledger {Ledger}: a group commit of {Events} events failed")]
+        public static partial void CommitFailed(ILogger logger, Exception exception, string ledger, int events);
+    }
+}

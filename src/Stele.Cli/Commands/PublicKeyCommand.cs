@@ -25,7 +25,7 @@ internal static class PublicKeyCommand
         }
 
         var signer = NoteSignerKey.Parse((await File.ReadAllTextAsync(path, Encoding.UTF8).ConfigureAwait(false)).Trim());
-        Console.WriteLine(signer.VerifierKey.ToString());
+        Console.WriteLine(signer.VerifierKey.Format());
         return 0;
     }
 }

@@ -62,23 +62,24 @@ internal static class VerifyCommand
         var prefix = $"tlog/{Uri.EscapeDataString(ledger)}/";
         var noteBytes = await GetBytesAsync(http, prefix + "checkpoint", cancellationToken).ConfigureAwait(false);
         var verifier = new LedgerVerifier(ledger);
-        Checkpoint checkpoint;
+        long total;
         try
         {
-            checkpoint = new CheckpointVerifier(verifierKey).Open(noteBytes);
+            // Any origin under the instance is accepted for the name, but the ledger part must match:
+            // all ledgers share one key, so a checkpoint of another ledger must not pass for this one.
+            var checkpoint = new CheckpointVerifier(verifierKey).Open(noteBytes, $"{verifierKey.Name}/{ledger}");
             verifier.AddCheckpoint(new CheckpointClaim(checkpoint.Size, checkpoint.RootHash, checkpoint.ChainHash, true, "latest checkpoint"));
+            total = checkpoint.Size;
         }
 #pragma warning disable CA1031 // A checkpoint that fails to open is a finding, reported as checkpoint_inconsistent.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             progress?.WriteLine($"the checkpoint does not verify: {ex.Message}");
-            var size = ParseUnverifiedSize(noteBytes);
-            verifier.AddCheckpoint(new CheckpointClaim(size, new byte[32], null, false, "latest checkpoint (signature does not verify)"));
-            checkpoint = Checkpoint.Create("unverified", size, new byte[32], null);
+            total = ParseUnverifiedSize(noteBytes);
+            verifier.AddCheckpoint(new CheckpointClaim(total, new byte[32], null, false, $"latest checkpoint ({ex.Message})"));
         }
 
-        var total = checkpoint.Size;
         var stopwatch = Stopwatch.StartNew();
         var lastReport = TimeSpan.Zero;
         for (long tile = 0; tile * 256 < total; tile++)

@@ -16,7 +16,7 @@ internal sealed class InstanceKey
     {
         SignerKey = signerKey;
         Signer = new CheckpointSigner(signerKey);
-        VerifierKeyText = signerKey.VerifierKey.ToString();
+        VerifierKeyText = signerKey.VerifierKey.Format();
     }
 
     public NoteSignerKey SignerKey { get; }
@@ -57,7 +57,7 @@ internal sealed class InstanceKey
 
         using (var stream = new FileStream(temporary, fileOptions))
         {
-            stream.Write(Encoding.UTF8.GetBytes(created.ToString() + "\n"));
+            stream.Write(Encoding.UTF8.GetBytes(created.Format() + "\n"));
             stream.Flush(flushToDisk: true);
         }
 

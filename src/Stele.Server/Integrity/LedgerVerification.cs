@@ -39,7 +39,7 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
         var opener = new CheckpointVerifier(key.SignerKey.VerifierKey);
         foreach (var stored in await store.ListCheckpointsAsync(ledger.Id, Math.Max(start, 1), end, cancellationToken).ConfigureAwait(false))
         {
-            verifier.AddCheckpoint(ToClaim(opener, stored));
+            verifier.AddCheckpoint(ToClaim(opener, $"{key.SignerKey.Name}/{ledger.Name}", stored));
         }
 
         await foreach (var e in store.ReadRangeAsync(ledger.Id, start, end, cancellationToken).ConfigureAwait(false))
@@ -50,12 +50,12 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
         return verifier.Finish(end);
     }
 
-    internal static CheckpointClaim ToClaim(CheckpointVerifier opener, StoredCheckpoint stored)
+    internal static CheckpointClaim ToClaim(CheckpointVerifier opener, string origin, StoredCheckpoint stored)
     {
         var source = $"checkpoint at size {stored.Size}";
         try
         {
-            var checkpoint = opener.Open(stored.SignedNote);
+            var checkpoint = opener.Open(stored.SignedNote, origin);
             var matches = checkpoint.Size == stored.Size && checkpoint.RootHash.AsSpan().SequenceEqual(stored.RootHash);
             return new CheckpointClaim(checkpoint.Size, checkpoint.RootHash, checkpoint.ChainHash, matches, source);
         }

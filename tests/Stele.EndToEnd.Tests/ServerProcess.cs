@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Stele.EndToEnd.Tests;
+
+/// <summary>
+/// <c>stele serve</c> as a child process (the same binary users run), on a free port of
+/// 127.0.0.1. <see cref="Kill"/> sends SIGKILL: no shutdown code runs.
+/// </summary>
+internal sealed partial class ServerProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+
+    private ServerProcess(Process process, Uri address, string? adminKey)
+    {
+        _process = process;
+        Address = address;
+        AdminKey = adminKey;
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>The bootstrap key, printed only on the first start of a data directory.</summary>
+    public string? AdminKey { get; }
+
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, TimeSpan? timeout = null)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "stele.dll");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        info.ArgumentList.Add("serve");
+        info.ArgumentList.Add("--data-dir");
+        info.ArgumentList.Add(dataDirectory);
+        info.ArgumentList.Add("--listen");
+        info.ArgumentList.Add("http://127.0.0.1:0");
+        info.ArgumentList.Add("--instance-name");
+        info.ArgumentList.Add("e2e.stele");
+        info.Environment["STELE_CHECKPOINTINTERVAL"] = "00:00:00.200";
+        info.Environment["STELE_RATELIMITS__PERKEYPERSECOND"] = "0";
+        info.Environment["STELE_RATELIMITS__PERLEDGERPERSECOND"] = "0";
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start stele.");
+        var lines = new List<string>();
+        var ready = new TaskCompletionSource<(Uri, string?)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        string? address = null;
+        string? key = null;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                ready.TrySetException(new InvalidOperationException("stele exited before it was ready:\n" + string.Join('\n', lines)));
+                return;
+            }
+
+            lock (lines)
+            {
+                lines.Add(e.Data);
+            }
+
+            if (ListeningLine().Match(e.Data) is { Success: true } m)
+            {
+                address = m.Groups[1].Value;
+            }
+            else if (KeyLine().Match(e.Data) is { Success: true } k)
+            {
+                key = k.Groups[1].Value;
+            }
+            else if (e.Data.StartsWith("Press Ctrl+C", StringComparison.Ordinal) && address is not null)
+            {
+                ready.TrySetResult((new Uri(address.TrimEnd('/') + "/"), key));
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (lines)
+                {
+                    lines.Add(e.Data);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var (uri, adminKey) = await ready.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(60));
+        var server = new ServerProcess(process, uri, adminKey);
+        server._output.AddRange(lines);
+        return server;
+    }
+
+    public string Output => string.Join('\n', _output);
+
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"^Stele is listening on (\S+)")]
+    private static partial Regex ListeningLine();
+
+    [GeneratedRegex(@"^\s+(stele_[a-z2-7]{12}_[A-Za-z0-9_-]{43})\s*$")]
+    private static partial Regex KeyLine();
+}

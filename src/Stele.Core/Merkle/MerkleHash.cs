@@ -14,6 +14,9 @@ public static class MerkleHash
     private const byte LeafPrefix = 0x00;
     private const byte NodePrefix = 0x01;
 
+    // Leaves up to this size are hashed from a stack buffer (1 KiB keeps the frame small).
+    private const int StackLeafLimit = 1024;
+
     /// <summary>The root of the empty tree: SHA-256 of the empty string (RFC 9162 §2.1.1).</summary>
     public static ReadOnlySpan<byte> EmptyRoot =>
     [
@@ -24,6 +27,22 @@ public static class MerkleHash
     /// <summary>Writes <c>SHA-256(0x00 ‖ data)</c> to <paramref name="destination"/> (32 bytes).</summary>
     public static void Leaf(ReadOnlySpan<byte> data, Span<byte> destination)
     {
+        if (destination.Length < Size)
+        {
+            throw new ArgumentException($"The destination must hold {Size} bytes, got {destination.Length}.", nameof(destination));
+        }
+
+        // Small leaves (events are a few hundred bytes) are prefixed on the stack and hashed in one
+        // one-shot call, which avoids the native incremental-hash object; large ones stream.
+        if (data.Length <= StackLeafLimit)
+        {
+            Span<byte> buffer = stackalloc byte[1 + StackLeafLimit];
+            buffer[0] = LeafPrefix;
+            data.CopyTo(buffer[1..]);
+            SHA256.HashData(buffer[..(1 + data.Length)], destination);
+            return;
+        }
+
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         ReadOnlySpan<byte> prefix = [LeafPrefix];
         hash.AppendData(prefix);

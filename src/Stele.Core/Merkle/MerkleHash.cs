@@ -17,6 +17,9 @@ public static class MerkleHash
     // Leaves up to this size are hashed from a stack buffer (1 KiB keeps the frame small).
     private const int StackLeafLimit = 1024;
 
+    [ThreadStatic]
+    private static IncrementalHash? t_hasher;
+
     /// <summary>The root of the empty tree: SHA-256 of the empty string (RFC 9162 §2.1.1).</summary>
     public static ReadOnlySpan<byte> EmptyRoot =>
     [
@@ -39,7 +42,7 @@ public static class MerkleHash
             Span<byte> buffer = stackalloc byte[1 + StackLeafLimit];
             buffer[0] = LeafPrefix;
             data.CopyTo(buffer[1..]);
-            SHA256.HashData(buffer[..(1 + data.Length)], destination);
+            HashSmall(buffer[..(1 + data.Length)], destination);
             return;
         }
 
@@ -66,11 +69,16 @@ public static class MerkleHash
             throw new ArgumentException($"Merkle node children must be {Size} bytes, got {left.Length} and {right.Length}.");
         }
 
+        if (destination.Length < Size)
+        {
+            throw new ArgumentException($"The destination must hold {Size} bytes, got {destination.Length}.", nameof(destination));
+        }
+
         Span<byte> buffer = stackalloc byte[1 + (2 * Size)];
         buffer[0] = NodePrefix;
         left.CopyTo(buffer[1..]);
         right.CopyTo(buffer[(1 + Size)..]);
-        SHA256.HashData(buffer, destination);
+        HashSmall(buffer, destination);
     }
 
     /// <summary>Returns <c>SHA-256(0x01 ‖ left ‖ right)</c>.</summary>
@@ -79,5 +87,23 @@ public static class MerkleHash
         var result = new byte[Size];
         Node(left, right, result);
         return result;
+    }
+
+    /// <summary>
+    /// SHA-256 of a short input. A per-thread <see cref="IncrementalHash"/> is reused because the
+    /// one-shot <see cref="SHA256.HashData(ReadOnlySpan{byte}, Span{byte})"/> creates and frees a native
+    /// digest context on every call, which costs more than hashing a 65-byte node itself
+    /// (docs/BENCHMARKS.md, "Integrity core"). The instance is never shared across threads and nothing
+    /// can re-enter between AppendData and TryGetHashAndReset, so the state never leaks between calls.
+    /// </summary>
+    private static void HashSmall(ReadOnlySpan<byte> input, Span<byte> destination)
+    {
+        var hasher = t_hasher ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hasher.AppendData(input);
+        if (!hasher.TryGetHashAndReset(destination, out _))
+        {
+            // Unreachable: callers check the destination length first.
+            throw new InvalidOperationException("SHA-256 did not fit in the destination.");
+        }
     }
 }

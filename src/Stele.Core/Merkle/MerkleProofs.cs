@@ -153,7 +153,7 @@ public static class MerkleProofs
         // expected length is known up front, so a wrong length is reported as such.
         var inner = 64 - BitOperations.LeadingZeroCount((ulong)(index ^ (treeSize - 1)));
         var expected = inner + BitOperations.PopCount((ulong)(index >> inner));
-        var lengthCheck = CheckProofHashes(proof, expected, $"inclusion proof for leaf {index} in tree of size {treeSize}");
+        var lengthCheck = CheckProofHashes(proof, expected, ProofKind.Inclusion, index, treeSize, 0);
         if (!lengthCheck.IsValid)
         {
             return lengthCheck;
@@ -273,7 +273,7 @@ public static class MerkleProofs
         var node = (size1 - 1) >> level;
         var inner = 64 - BitOperations.LeadingZeroCount((ulong)(node ^ ((size2 - 1) >> level)));
         var expected = (node == 0 ? 0 : 1) + inner + BitOperations.PopCount((ulong)(node >> inner));
-        var lengthCheck = CheckProofHashes(proof, expected, $"consistency proof from size {size1} to size {size2}");
+        var lengthCheck = CheckProofHashes(proof, expected, ProofKind.Consistency, size1, size2, 0);
         if (!lengthCheck.IsValid)
         {
             return lengthCheck;
@@ -404,7 +404,7 @@ public static class MerkleProofs
             return ProofCheck.Fail(ProofFailure.HashWrongLength, $"subtree hash and root are {subtreeHash.Length} and {root.Length} bytes, expected {MerkleHash.Size}");
         }
 
-        var hashesCheck = CheckProofHashes(proof, -1, $"subtree consistency proof for [{start}, {end}) in tree of size {treeSize}");
+        var hashesCheck = CheckProofHashes(proof, -1, ProofKind.SubtreeConsistency, start, end, treeSize);
         if (!hashesCheck.IsValid)
         {
             return hashesCheck;
@@ -503,21 +503,22 @@ public static class MerkleProofs
     /// <summary>Lowercase hex, as hashes appear in Stele's JSON and messages.</summary>
     internal static string Hex(ReadOnlySpan<byte> hash) => Convert.ToHexStringLower(hash);
 
-    private static ProofCheck CheckProofHashes(IReadOnlyList<byte[]>? proof, int expected, string what)
+    // The description is only formatted on failure, so that valid proofs verify without allocating.
+    private static ProofCheck CheckProofHashes(IReadOnlyList<byte[]>? proof, int expected, ProofKind kind, long a, long b, long c)
     {
         if (proof is null)
         {
-            return ProofCheck.Fail(ProofFailure.WrongProofLength, $"{what}: the proof is missing");
+            return ProofCheck.Fail(ProofFailure.WrongProofLength, $"{Describe(kind, a, b, c)}: the proof is missing");
         }
 
         if (expected >= 0 && proof.Count != expected)
         {
-            return ProofCheck.Fail(ProofFailure.WrongProofLength, $"{what} has {proof.Count} hashes, expected {expected}");
+            return ProofCheck.Fail(ProofFailure.WrongProofLength, $"{Describe(kind, a, b, c)} has {proof.Count} hashes, expected {expected}");
         }
 
         if (proof.Count > MaxProofHashes)
         {
-            return ProofCheck.Fail(ProofFailure.WrongProofLength, $"{what} has {proof.Count} hashes, more than any tree needs");
+            return ProofCheck.Fail(ProofFailure.WrongProofLength, $"{Describe(kind, a, b, c)} has {proof.Count} hashes, more than any tree needs");
         }
 
         for (var i = 0; i < proof.Count; i++)
@@ -527,12 +528,21 @@ public static class MerkleProofs
             {
                 return ProofCheck.Fail(
                     ProofFailure.HashWrongLength,
-                    length < 0 ? $"{what}: hash {i} is missing" : $"{what}: hash {i} is {length} bytes, expected {MerkleHash.Size}");
+                    length < 0
+                        ? $"{Describe(kind, a, b, c)}: hash {i} is missing"
+                        : $"{Describe(kind, a, b, c)}: hash {i} is {length} bytes, expected {MerkleHash.Size}");
             }
         }
 
         return ProofCheck.Valid;
     }
+
+    private static string Describe(ProofKind kind, long a, long b, long c) => kind switch
+    {
+        ProofKind.Inclusion => $"inclusion proof for leaf {a} in tree of size {b}",
+        ProofKind.Consistency => $"consistency proof from size {a} to size {b}",
+        _ => $"subtree consistency proof for [{a}, {b}) in tree of size {c}",
+    };
 
     /// <summary>
     /// Appends the siblings on the path from node (level, index) to the root of the tree of
@@ -611,6 +621,13 @@ public static class MerkleProofs
     /// Presents the subtree starting at leaf <c>start</c> as a tree of its own. A valid subtree's start
     /// is aligned to every node level inside it, so node (l, i) of the subtree is node (l, i + start >> l).
     /// </summary>
+    private enum ProofKind
+    {
+        Inclusion,
+        Consistency,
+        SubtreeConsistency,
+    }
+
     private sealed class OffsetSource(IMerkleNodeSource inner, long start) : IMerkleNodeSource
     {
         public byte[] GetNode(int level, long index) => inner.GetNode(level, index + (start >> level));

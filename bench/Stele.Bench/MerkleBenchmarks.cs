@@ -9,6 +9,7 @@ namespace Stele.Bench;
 /// ≥ 200,000 inclusion verifications/s at tree size 2^24.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class MerkleBenchmarks
 {
     private const int AppendBatch = 4096;

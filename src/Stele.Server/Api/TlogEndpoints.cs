@@ -53,8 +53,8 @@ internal static class TlogEndpoints
         {
             var start = tile.Index * 256;
             body = isPayloads
-                ? EntryBundle.Encode(store.ReadPayloads(ledger.Id, start, tile.Width).Select(p => (ReadOnlyMemory<byte>)(p ?? [])))
-                : EntryBundle.Encode(store.ReadLeaves(ledger.Id, start, tile.Width).Select(l => (ReadOnlyMemory<byte>)l));
+                ? EntryBundle.Encode(store.ReadPayloads(ledger.Id, start, tile.Width).Select(p => (ReadOnlyMemory<byte>)(p ?? [])).ToList())
+                : EntryBundle.Encode(store.ReadLeaves(ledger.Id, start, tile.Width).Select(l => (ReadOnlyMemory<byte>)l).ToList());
         }
         else
         {

@@ -23,10 +23,14 @@ public interface ISteleStore : IAsyncDisposable
     Task<LedgerHead> GetHeadAsync(long ledgerId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Appends events (consecutive seqs starting at the ledger's size) and the tree nodes they
-    /// complete, in one transaction. Returns only once the transaction is durable.
+    /// Appends events (consecutive seqs starting at <paramref name="expectedSize"/>) and the tree
+    /// nodes they complete, in one transaction, serialised per ledger in the database (so several
+    /// Stele nodes may share it). Returns <see cref="AppendStatus.Committed"/> only once the
+    /// transaction is durable. If the ledger's size is not <paramref name="expectedSize"/> (another
+    /// node appended) or an idempotency key is already stored, nothing is written and the caller
+    /// reloads its state and tries again.
     /// </summary>
-    Task AppendAsync(long ledgerId, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken);
+    Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken);
 
     /// <summary>The events already stored under any of these idempotency keys.</summary>
     Task<IReadOnlyList<StoredEvent>> FindByIdempotencyKeysAsync(long ledgerId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);

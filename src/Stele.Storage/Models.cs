@@ -104,3 +104,16 @@ public sealed record ApiKeyRecord
     /// <summary>True for the key created at first start.</summary>
     public bool IsBootstrap { get; init; }
 }
+
+/// <summary>The result of <see cref="ISteleStore.AppendAsync"/>.</summary>
+public enum AppendStatus
+{
+    /// <summary>The events are durable.</summary>
+    Committed = 0,
+
+    /// <summary>The ledger's size was not the expected one: another writer appended first. Nothing was written.</summary>
+    SizeConflict = 1,
+
+    /// <summary>An idempotency key in the batch is stored already (written by another writer). Nothing was written.</summary>
+    IdempotencyConflict = 2,
+}

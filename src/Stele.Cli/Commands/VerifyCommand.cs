@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using Stele.Core.Checkpoints;
+using Stele.Core.Events;
 using Stele.Core.Notes;
 using Stele.Core.Tiles;
 using Stele.Core.Verification;
@@ -90,13 +91,17 @@ internal static class VerifyCommand
             var entries = EntryBundle.Decode(await GetBytesAsync(http, prefix + TilePath.FormatEntries(tile, width), cancellationToken).ConfigureAwait(false));
             var payloadPath = TilePath.FormatEntries(tile, width).Replace("tile/entries/", "stele/payloads/", StringComparison.Ordinal);
             var payloads = EntryBundle.Decode(await GetBytesAsync(http, prefix + payloadPath, cancellationToken).ConfigureAwait(false));
-            for (var i = 0; i < width; i++)
+            // A complete tile lines entries up by position. A short one (rows missing from the
+            // server's database) is lined up by each leaf's own seq, so the gap is reported as
+            // missing events rather than as every later event being out of place.
+            var aligned = entries.Count == width && payloads.Count == width;
+            var hashesUsable = hashes.Length == width * 32 && aligned;
+            for (var i = 0; i < entries.Count; i++)
             {
-                var seq = (tile * 256) + i;
-                byte[]? leafHash = hashes.Length >= (i + 1) * 32 ? hashes.AsSpan(i * 32, 32).ToArray() : null;
-                var leaf = i < entries.Count ? entries[i] : [];
-                ReadOnlyMemory<byte>? payload = i < payloads.Count && payloads[i].Length > 0 ? payloads[i] : null;
-                verifier.Add(new LedgerEntry(seq, leaf, payload, leafHash, null));
+                var seq = aligned ? (tile * 256) + i : SeqOf(entries[i]) ?? ((tile * 256) + i);
+                byte[]? leafHash = hashesUsable ? hashes.AsSpan(i * 32, 32).ToArray() : null;
+                ReadOnlyMemory<byte>? payload = aligned && payloads[i].Length > 0 ? payloads[i] : null;
+                verifier.Add(new LedgerEntry(seq, entries[i], payload, leafHash, null));
             }
 
             if (progress is not null && stopwatch.Elapsed - lastReport > TimeSpan.FromSeconds(1))
@@ -108,6 +113,18 @@ internal static class VerifyCommand
         }
 
         return verifier.Finish(total);
+    }
+
+    private static long? SeqOf(byte[] leaf)
+    {
+        try
+        {
+            return EventLeafV1.Parse(leaf).Seq;
+        }
+        catch (EventFormatException)
+        {
+            return null;
+        }
     }
 
     private static long ParseUnverifiedSize(byte[] note)

@@ -16,14 +16,14 @@ internal static class EventJson
     {
         var leaf = EventLeafV1.Parse(stored.Leaf);
         var payload = stored.Payload is null ? null : EventPayloadV1.Parse(stored.Payload);
-        var record = EventRecordV1.FromParts(leaf, payload);
+        var record = leaf.ToRecord(payload);
 
         w.WriteStartObject();
         w.WriteString("id", stored.Id);
         w.WriteString("ledger", ledger);
         w.WriteNumber("seq", stored.Seq);
-        w.WriteString("received_at", leaf.ReceivedAt);
-        w.WriteString("occurred_at", leaf.OccurredAt);
+        w.WriteString("received_at", AdminEndpoints.Time(leaf.ReceivedAt));
+        w.WriteString("occurred_at", AdminEndpoints.Time(leaf.OccurredAt));
         w.WriteString("actor_id", record.ActorId);
         WriteOptional(w, "actor_name", record.ActorName);
         WriteOptional(w, "actor_type", record.ActorType);
@@ -79,7 +79,7 @@ internal static class EventJson
         w.WriteBoolean("payload_erased", stored.Payload is null);
         w.WriteString("leaf_hash", Convert.ToHexStringLower(stored.LeafHash));
         w.WriteString("chain_hash", Convert.ToHexStringLower(stored.ChainHash));
-        w.WriteString("payload_digest", leaf.PayloadDigest);
+        w.WriteString("payload_digest", Convert.ToHexStringLower(leaf.PayloadDigest));
         if (duplicate is { } isDuplicate)
         {
             w.WriteBoolean("duplicate", isDuplicate);

@@ -130,7 +130,18 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
             try
             {
-                await CommitAsync(group).ConfigureAwait(false);
+                // Another node may have appended to this ledger (shared PostgreSQL): the store then
+                // writes nothing, and the group is sequenced again on the reloaded state.
+                var attempts = 0;
+                while (!await CommitAsync(group).ConfigureAwait(false))
+                {
+                    if (++attempts == 100)
+                    {
+                        throw new InvalidOperationException($"Ledger {Ledger.Name}: gave up after {attempts} append conflicts.");
+                    }
+
+                    await LoadStateAsync(CancellationToken.None).ConfigureAwait(false);
+                }
             }
 #pragma warning disable CA1031 // A failed commit fails its requests; the loop must go on for the next ones.
             catch (Exception ex)
@@ -157,7 +168,8 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         }
     }
 
-    private async Task CommitAsync(List<Submission> group)
+    /// <summary>Sequences and writes one group; false when the store reports a conflict (nothing written).</summary>
+    private async Task<bool> CommitAsync(List<Submission> group)
     {
         // Idempotency: keys already stored return the stored event; a key repeated inside the
         // group returns the first event that carried it.
@@ -248,7 +260,12 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
             outcomes.Add(results);
         }
 
-        await _store.AppendAsync(Ledger.Id, rows, nodes, CancellationToken.None).ConfigureAwait(false);
+        var status = await _store.AppendAsync(Ledger.Id, _size, rows, nodes, CancellationToken.None).ConfigureAwait(false);
+        if (status != AppendStatus.Committed)
+        {
+            Log.AppendConflict(_logger, Ledger.Name, status.ToString(), _size);
+            return false;
+        }
 
         _size = size;
         _chainHead = chain;
@@ -267,6 +284,8 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
             Log.Committed(_logger, Ledger.Name, rows.Count, group.Count, _size);
             Committed?.Invoke(this);
         }
+
+        return true;
     }
 
     internal static long ToMicros(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
@@ -288,6 +307,9 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Ledger {Ledger} committed {Events} events from {Requests} requests; size {Size}")]
         public static partial void Committed(ILogger logger, string ledger, int events, int requests, long size);
+
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Ledger {Ledger}: append at size {Size} met {Conflict}; reloading and retrying")]
+        public static partial void AppendConflict(ILogger logger, string ledger, string conflict, long size);
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Ledger {Ledger}: a group commit of {Events} events failed")]
         public static partial void CommitFailed(ILogger logger, Exception exception, string ledger, int events);

@@ -126,13 +126,13 @@ public sealed class SqliteSteleStore : ISteleStore
         return reader.Read() ? new LedgerHead(reader.GetInt64(0) + 1, (byte[])reader[1]) : new LedgerHead(0, null);
     }
 
-    public async Task AppendAsync(long ledgerId, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken)
+    public async Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(nodes);
         if (events.Count == 0)
         {
-            return;
+            return AppendStatus.Committed;
         }
 
         // Once the transaction has begun it must finish even if the caller gives up: a half-done
@@ -140,7 +140,20 @@ public sealed class SqliteSteleStore : ISteleStore
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var transaction = Writer.BeginTransaction();
+            // BEGIN IMMEDIATE: the write lock is taken before the size check, so the check holds
+            // until commit even if another process opened the same file.
+            using var transaction = Writer.BeginTransaction(deferred: false);
+            using (var size = Writer.CreateCommand())
+            {
+                size.Transaction = transaction;
+                size.CommandText = "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $ledger;";
+                size.Parameters.AddWithValue("$ledger", ledgerId);
+                if ((long)size.ExecuteScalar()! != expectedSize)
+                {
+                    return AppendStatus.SizeConflict;
+                }
+            }
+
             using var insertEvent = Writer.CreateCommand();
             insertEvent.Transaction = transaction;
             insertEvent.CommandText =
@@ -214,7 +227,16 @@ public sealed class SqliteSteleStore : ISteleStore
                 leaf.Value = e.Leaf;
                 leafHash.Value = e.LeafHash;
                 chainHash.Value = e.ChainHash;
-                var rowId = (long)insertEvent.ExecuteScalar()!;
+                long rowId;
+                try
+                {
+                    rowId = (long)insertEvent.ExecuteScalar()!;
+                }
+                catch (SqliteException ex) when (ex.SqliteErrorCode == 19 && e.IdempotencyKey is not null && IsIdempotencyConflict(transaction, ledgerId, e.IdempotencyKey))
+                {
+                    // SQLITE_CONSTRAINT on the idempotency index: the key was stored by another writer.
+                    return AppendStatus.IdempotencyConflict;
+                }
 
                 if (e.Payload is not null)
                 {
@@ -259,11 +281,22 @@ public sealed class SqliteSteleStore : ISteleStore
             }
 
             transaction.Commit();
+            return AppendStatus.Committed;
         }
         finally
         {
             _writeGate.Release();
         }
+    }
+
+    private bool IsIdempotencyConflict(SqliteTransaction transaction, long ledgerId, string key)
+    {
+        using var command = Writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT 1 FROM events WHERE ledger_id = $ledger AND idempotency_key = $key;";
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+        command.Parameters.AddWithValue("$key", key);
+        return command.ExecuteScalar() is not null;
     }
 
     public async Task<IReadOnlyList<StoredEvent>> FindByIdempotencyKeysAsync(long ledgerId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken)

@@ -33,7 +33,16 @@ internal sealed partial class Bootstrap(ISteleStore store, SequencerRegistry seq
 
         foreach (var ledger in await store.ListLedgersAsync(cancellationToken).ConfigureAwait(false))
         {
-            await sequencers.GetAsync(ledger).ConfigureAwait(false);
+            try
+            {
+                await sequencers.GetAsync(ledger).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // One unreadable ledger must not keep the others (and /verify) offline.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.LedgerUnavailable(logger, ex, ledger.Name);
+            }
         }
 
         if (await store.GetSettingAsync(BootstrapSetting, cancellationToken).ConfigureAwait(false) is not null)
@@ -64,6 +73,9 @@ internal sealed partial class Bootstrap(ISteleStore store, SequencerRegistry seq
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 3002, Level = LogLevel.Critical, Message = "Ledger {Ledger} could not be opened for writing; its stored tree is unreadable. Reads and GET /verify still work.")]
+        public static partial void LedgerUnavailable(ILogger logger, Exception exception, string ledger);
+
         [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Created the bootstrap admin key {KeyId}; its secret is shown once on the console")]
         public static partial void BootstrapKeyCreated(ILogger logger, string keyId);
     }

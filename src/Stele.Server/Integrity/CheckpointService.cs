@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stele.Core.Checkpoints;
+using Stele.Core.Merkle;
 using Stele.Server.Configuration;
 using Stele.Server.Ingestion;
 using Stele.Storage;
@@ -23,6 +24,10 @@ internal sealed partial class CheckpointService(
     ILogger<CheckpointService> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, (long Size, DateTimeOffset At)> _latest = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _refused = new(StringComparer.Ordinal);
+
+    /// <summary>True when checkpointing of the ledger stopped because its stored tree disagrees with its last checkpoint.</summary>
+    public bool IsRefused(string ledger) => _refused.ContainsKey(ledger);
 
     public string Origin(string ledger) => $"{options.Value.InstanceName}/{ledger}";
 
@@ -68,9 +73,22 @@ internal sealed partial class CheckpointService(
         }
 
         var name = sequencer.Ledger.Name;
+        if (_refused.ContainsKey(name))
+        {
+            return null;
+        }
+
         if (!_latest.TryGetValue(name, out var latest))
         {
             var stored = await store.GetLatestCheckpointAsync(sequencer.Ledger.Id, cancellationToken).ConfigureAwait(false);
+            if (stored is not null && !await StoredTreeMatchesAsync(sequencer, stored, cancellationToken).ConfigureAwait(false))
+            {
+                // Never sign over a tree that disagrees with what was signed before: that would
+                // lend the instance's signature to tampered data. The verifier reports the break.
+                _refused[name] = true;
+                return null;
+            }
+
             latest = stored is null ? (-1, DateTimeOffset.MinValue) : (stored.Size, stored.CreatedAt);
             _latest[name] = latest;
         }
@@ -91,8 +109,60 @@ internal sealed partial class CheckpointService(
         return record;
     }
 
+    /// <summary>
+    /// At start, before signing anything new: the tree the store holds at the last checkpoint's
+    /// size must have that checkpoint's root, and the stored chain hash there its chain line.
+    /// </summary>
+    private async Task<bool> StoredTreeMatchesAsync(LedgerSequencer sequencer, StoredCheckpoint checkpoint, CancellationToken cancellationToken)
+    {
+        var name = sequencer.Ledger.Name;
+        var snapshot = sequencer.Snapshot;
+        if (snapshot is null || snapshot.Size < checkpoint.Size)
+        {
+            Log.IntegrityFailure(logger, name, checkpoint.Size, "the ledger is shorter than its last signed checkpoint");
+            return false;
+        }
+
+        if (checkpoint.Size == 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            var root = MerkleProofs.Root(checkpoint.Size, StoredTiles.NodeSource(store, sequencer.Ledger.Id, checkpoint.Size));
+            if (!root.AsSpan().SequenceEqual(checkpoint.RootHash))
+            {
+                Log.IntegrityFailure(logger, name, checkpoint.Size, $"stored tree root {Convert.ToHexStringLower(root)} differs from the signed root {Convert.ToHexStringLower(checkpoint.RootHash)}");
+                return false;
+            }
+
+            StoredEvent? last = null;
+            await foreach (var e in store.ReadRangeAsync(sequencer.Ledger.Id, checkpoint.Size - 1, checkpoint.Size, cancellationToken).ConfigureAwait(false))
+            {
+                last = e;
+            }
+
+            if (checkpoint.ChainHead is not null && (last is null || !last.ChainHash.AsSpan().SequenceEqual(checkpoint.ChainHead)))
+            {
+                Log.IntegrityFailure(logger, name, checkpoint.Size, "the stored chain hash differs from the signed chain head");
+                return false;
+            }
+
+            return true;
+        }
+        catch (Stele.Core.Errors.SteleFormatException ex)
+        {
+            Log.IntegrityFailure(logger, name, checkpoint.Size, ex.Message);
+            return false;
+        }
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(EventId = 2003, Level = LogLevel.Critical, Message = "Integrity failure in ledger {Ledger} at checkpoint size {Size}: {Problem}. No new checkpoints are signed for it; run GET /verify.")]
+        public static partial void IntegrityFailure(ILogger logger, string ledger, long size, string problem);
+
         [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Signed checkpoint of ledger {Ledger} at size {Size}")]
         public static partial void Signed(ILogger logger, string ledger, long size);
 

@@ -19,11 +19,14 @@ public sealed class PostgresSteleStore : ISteleStore
     /// <summary>High 32 bits of every ledger's advisory lock key ("Stel"), so Stele's keys do not collide with other users of advisory locks.</summary>
     private const long LedgerLockNamespace = 0x5374656CL << 32;
 
+    // The payload is a correlated subquery rather than a join: it is then always one primary-key
+    // probe per returned row, where a join may be planned as a hash join over every payload.
     private const string SelectEvents =
         """
         SELECT e.seq, e.id, e.received_at, e.occurred_at, e.actor_id, e.action, e.resource, e.resource_id, e.tenant_id,
-            e.session_id, e.ip_country, e.outcome, e.idempotency_key, e.leaf, e.leaf_hash, e.chain_hash, p.payload
-        FROM events e LEFT JOIN payloads p ON p.ledger_id = e.ledger_id AND p.seq = e.seq
+            e.session_id, e.ip_country, e.outcome, e.idempotency_key, e.leaf, e.leaf_hash, e.chain_hash,
+            (SELECT p.payload FROM payloads p WHERE p.ledger_id = e.ledger_id AND p.seq = e.seq)
+        FROM events e
         """;
 
     private const string SelectKeys =
@@ -57,19 +60,22 @@ public sealed class PostgresSteleStore : ISteleStore
             return;
         }
 
-        await using (var create = new NpgsqlCommand(
-            "CREATE TABLE IF NOT EXISTS stele_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL);", connection))
-        {
-            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
         while (true)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            // Everything from here, CREATE TABLE IF NOT EXISTS included, runs under the lock: two
+            // nodes creating the same table at once collide in the catalog even with IF NOT EXISTS.
             await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1);", connection, transaction))
             {
                 lockCommand.Parameters.Add(new NpgsqlParameter { Value = PostgresSchema.MigrationLockKey });
                 await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using (var create = new NpgsqlCommand(
+                "CREATE TABLE IF NOT EXISTS stele_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL);", connection, transaction))
+            {
+                await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
             // Read again under the lock: another node may have migrated meanwhile.
@@ -312,8 +318,7 @@ public sealed class PostgresSteleStore : ISteleStore
     {
         using var command = _dataSource.CreateCommand(
             """
-            SELECT e.seq, p.payload FROM events e
-            LEFT JOIN payloads p ON p.ledger_id = e.ledger_id AND p.seq = e.seq
+            SELECT e.seq, (SELECT p.payload FROM payloads p WHERE p.ledger_id = e.ledger_id AND p.seq = e.seq) FROM events e
             WHERE e.ledger_id = $1 AND e.seq >= $2 AND e.seq < $3 ORDER BY e.seq;
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = ledgerId });

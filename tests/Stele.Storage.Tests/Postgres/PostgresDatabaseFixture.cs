@@ -30,7 +30,7 @@ public sealed class PostgresDatabaseFixture : IAsyncLifetime
         SuperuserConnectionString = new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = DatabaseName, Pooling = false }.ConnectionString;
 
         // Extensions are per database: install them once in public, which every store's search path includes.
-        await ExecuteAsync(SuperuserConnectionString, "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public; CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public;").ConfigureAwait(false);
+        await ExecuteAsync(SuperuserConnectionString, "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;").ConfigureAwait(false);
     }
 
     /// <summary>Creates an empty schema (owned by <paramref name="owner"/> if given) and returns a connection string whose search path starts there.</summary>

@@ -1,0 +1,209 @@
+namespace Stele.Storage.Postgres;
+
+/// <summary>
+/// The PostgreSQL schema, versioned in <c>stele_schema</c>. Migrations are applied in order, each in
+/// its own transaction under an advisory lock (so several Stele nodes starting at once migrate
+/// once); a database whose version is newer than <see cref="CurrentVersion"/> is refused at open.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Append-only enforcement. The tables in <see cref="AppendOnlyTables"/> carry BEFORE UPDATE and
+/// BEFORE DELETE row triggers and a BEFORE TRUNCATE statement trigger that raise an error for every
+/// role, the table owner and superusers included. Row triggers do not depend on privileges, so they
+/// hold even for connections that could otherwise change anything.
+/// </para>
+/// <para>
+/// The one escape hatch, kept for the future retention and erasure jobs (DESIGN.md, Storage: the
+/// only removal paths are retention, erasure and ledger deletion) and used nowhere yet: the triggers
+/// let a change through only when BOTH hold inside the changing transaction:
+/// <list type="number">
+/// <item><c>SET LOCAL stele.maintenance = 'erasure'</c> was issued, and</item>
+/// <item><c>current_user</c> is exactly <see cref="MaintenanceRole"/> (reached with
+/// <c>SET LOCAL ROLE stele_maintenance</c>). Membership is not enough, because superusers are
+/// members of every role; the switch must be deliberate.</item>
+/// </list>
+/// The role is not created by Stele today; whoever builds erasure creates it, grants it DELETE or
+/// UPDATE on exactly the columns it needs, and records every use in the system ledger.
+/// </para>
+/// <para>
+/// What the triggers do not stop: an owner or superuser can still <c>ALTER TABLE … DISABLE TRIGGER</c>,
+/// set <c>session_replication_role = replica</c>, or drop the table. They stop accidents and the
+/// application role; deliberate tampering by a database administrator is what the Merkle tree and
+/// signed checkpoints (published to witnesses) detect.
+/// </para>
+/// </remarks>
+internal static class PostgresSchema
+{
+    public const int CurrentVersion = 1;
+
+    /// <summary>The only role the append-only triggers let through (with <c>stele.maintenance = 'erasure'</c>).</summary>
+    public const string MaintenanceRole = "stele_maintenance";
+
+    /// <summary>Advisory lock key that serialises migrations across nodes ("SteleMig" in ASCII).</summary>
+    public const long MigrationLockKey = 0x537465_6C654D6967;
+
+    /// <summary>Tables whose rows are never updated or deleted (DESIGN.md, Storage).</summary>
+    public static readonly string[] AppendOnlyTables = ["events", "payloads", "event_targets", "tree_nodes", "checkpoints"];
+
+    /// <summary>Every table the application role may read and insert into.</summary>
+    public static readonly string[] ApplicationTables =
+        ["ledgers", "events", "payloads", "event_targets", "event_search", "tree_nodes", "checkpoints", "api_keys", "settings"];
+
+    /// <summary>
+    /// The only table where the contract needs UPDATE (revoking a key). Settings are set once with
+    /// INSERT … ON CONFLICT DO NOTHING, which needs no UPDATE right.
+    /// </summary>
+    public static readonly string[] UpdatableTables = ["api_keys"];
+
+    public static readonly string[] Migrations =
+    [
+        // Version 1.
+        // Text columns that are filtered on use COLLATE "C": comparisons are byte-wise (like SQLite's
+        // BINARY, independent of the cluster's locale) and a plain btree index serves LIKE 'prefix%'.
+        // Times are microseconds since the Unix epoch, as in the contract.
+        $$"""
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+        CREATE TABLE ledgers (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            name text COLLATE "C" NOT NULL UNIQUE,
+            description text,
+            created_at bigint NOT NULL
+        );
+
+        CREATE TABLE events (
+            ledger_id bigint NOT NULL REFERENCES ledgers (id),
+            seq bigint NOT NULL,
+            id text COLLATE "C" NOT NULL,
+            received_at bigint NOT NULL,
+            occurred_at bigint NOT NULL,
+            actor_id text COLLATE "C" NOT NULL,
+            action text COLLATE "C" NOT NULL,
+            action_rev text COLLATE "C" NOT NULL,
+            resource text COLLATE "C",
+            resource_id text COLLATE "C",
+            tenant_id text COLLATE "C",
+            session_id text COLLATE "C",
+            ip_country text COLLATE "C",
+            outcome text COLLATE "C" NOT NULL,
+            idempotency_key text COLLATE "C",
+            leaf bytea NOT NULL,
+            leaf_hash bytea NOT NULL,
+            chain_hash bytea NOT NULL,
+            PRIMARY KEY (ledger_id, seq)
+        );
+        CREATE UNIQUE INDEX events_by_id ON events (id);
+        CREATE UNIQUE INDEX events_by_idempotency_key ON events (ledger_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX events_by_actor ON events (ledger_id, actor_id, seq);
+        CREATE INDEX events_by_action ON events (ledger_id, action, seq);
+        CREATE INDEX events_by_action_suffix ON events (ledger_id, action_rev, seq);
+        CREATE INDEX events_by_resource ON events (ledger_id, resource, resource_id, seq);
+        CREATE INDEX events_by_resource_id ON events (ledger_id, resource_id, seq);
+        CREATE INDEX events_by_tenant ON events (ledger_id, tenant_id, seq);
+        CREATE INDEX events_by_session ON events (ledger_id, session_id, seq);
+        CREATE INDEX events_by_country ON events (ledger_id, ip_country, seq);
+        CREATE INDEX events_by_outcome ON events (ledger_id, outcome, seq);
+        CREATE INDEX events_by_occurred_at ON events (ledger_id, occurred_at, seq);
+
+        CREATE TABLE payloads (
+            ledger_id bigint NOT NULL,
+            seq bigint NOT NULL,
+            payload bytea NOT NULL,
+            PRIMARY KEY (ledger_id, seq)
+        );
+
+        CREATE TABLE event_targets (
+            ledger_id bigint NOT NULL,
+            seq bigint NOT NULL,
+            position integer NOT NULL,
+            type text COLLATE "C" NOT NULL,
+            target_id text COLLATE "C",
+            PRIMARY KEY (ledger_id, seq, position)
+        );
+        CREATE INDEX event_targets_by_type ON event_targets (ledger_id, type, target_id, seq);
+        CREATE INDEX event_targets_by_id ON event_targets (ledger_id, target_id, seq);
+
+        -- Case-insensitive substring search. The text is stored case-folded by Stele (so matching does
+        -- not depend on the cluster's locale) and a trigram GIN index serves LIKE '%term%'; the ledger
+        -- is a filter on the few rows it returns. (A two-column btree_gin index on (ledger_id, text)
+        -- is never chosen by the planner: the ledger key matches every entry.) Kept apart from events
+        -- so erasure can clear it.
+        CREATE TABLE event_search (
+            ledger_id bigint NOT NULL,
+            seq bigint NOT NULL,
+            text text NOT NULL,
+            PRIMARY KEY (ledger_id, seq)
+        );
+        CREATE INDEX event_search_by_trigram ON event_search USING gin (text gin_trgm_ops);
+
+        CREATE TABLE tree_nodes (
+            ledger_id bigint NOT NULL,
+            level integer NOT NULL,
+            idx bigint NOT NULL,
+            hash bytea NOT NULL,
+            PRIMARY KEY (ledger_id, level, idx)
+        );
+
+        CREATE TABLE checkpoints (
+            ledger_id bigint NOT NULL,
+            size bigint NOT NULL,
+            root_hash bytea NOT NULL,
+            chain_head bytea,
+            signed_note bytea NOT NULL,
+            created_at bigint NOT NULL,
+            PRIMARY KEY (ledger_id, size)
+        );
+
+        CREATE TABLE api_keys (
+            id text COLLATE "C" PRIMARY KEY,
+            prefix text COLLATE "C" NOT NULL UNIQUE,
+            secret_hash bytea NOT NULL,
+            name text NOT NULL,
+            ledger text COLLATE "C",
+            permissions text NOT NULL,
+            created_at bigint NOT NULL,
+            revoked_at bigint,
+            bootstrap boolean NOT NULL DEFAULT false
+        );
+        CREATE INDEX api_keys_by_ledger ON api_keys (ledger, created_at, id);
+
+        CREATE TABLE settings (
+            name text COLLATE "C" PRIMARY KEY,
+            value text NOT NULL
+        );
+
+        -- Append-only guard; see the remarks on PostgresSchema for the escape hatch.
+        CREATE FUNCTION stele_reject_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        BEGIN
+            IF current_setting('stele.maintenance', true) = 'erasure' AND current_user = '{{MaintenanceRole}}' THEN
+                IF TG_OP = 'DELETE' THEN
+                    RETURN OLD;
+                END IF;
+                RETURN NEW;
+            END IF;
+            RAISE EXCEPTION 'stele: % is append-only (% rejected)', TG_TABLE_NAME, TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END;
+        $fn$;
+        {{AppendOnlyTriggers()}}
+        """,
+    ];
+
+    private static string AppendOnlyTriggers()
+    {
+        var sql = new System.Text.StringBuilder();
+        foreach (var table in AppendOnlyTables)
+        {
+            sql.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"""
+                CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                    FOR EACH ROW EXECUTE FUNCTION stele_reject_change();
+                CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                    FOR EACH STATEMENT EXECUTE FUNCTION stele_reject_change();
+
+                """);
+        }
+
+        return sql.ToString();
+    }
+}

@@ -1,0 +1,10 @@
+namespace Stele.Storage.Tests.Postgres;
+
+/// <summary>A fact that needs PostgreSQL: skipped locally without <c>STELE_TEST_POSTGRES</c>, run (and failing) under <c>CI=true</c>.</summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public PostgresFactAttribute()
+    {
+        Skip = PostgresEnvironment.SkipReason!;
+    }
+}

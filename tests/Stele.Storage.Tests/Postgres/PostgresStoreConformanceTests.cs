@@ -1,0 +1,34 @@
+using Npgsql;
+using Stele.Storage.Postgres;
+
+namespace Stele.Storage.Tests.Postgres;
+
+/// <summary>The conformance suite on real PostgreSQL: one database for the class, one schema per store.</summary>
+[RequiresPostgres]
+public sealed class PostgresStoreConformanceTests : StoreConformanceTests, IClassFixture<PostgresDatabaseFixture>
+{
+    private readonly PostgresDatabaseFixture _database;
+    private readonly Dictionary<ISteleStore, string> _connectionStrings = [];
+
+    public PostgresStoreConformanceTests(PostgresDatabaseFixture database)
+    {
+        _database = database;
+    }
+
+    protected override async Task<ISteleStore> CreateStoreAsync()
+    {
+        var connectionString = await _database.CreateSchemaAsync();
+        var store = new PostgresSteleStore(connectionString);
+        await store.InitializeAsync(CancellationToken.None);
+        _connectionStrings[store] = connectionString;
+        return store;
+    }
+
+    protected override ISteleStore OpenSameDatabase(ISteleStore store) => new PostgresSteleStore(_connectionStrings[store]);
+
+    protected override async Task<int> ExecuteRawAsync(ISteleStore store, string sql)
+    {
+        await using var command = ((PostgresSteleStore)store).DataSource.CreateCommand(sql);
+        return await command.ExecuteNonQueryAsync();
+    }
+}

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Stele.Core.Events;
 
 /// <summary>
@@ -17,42 +15,10 @@ public static class EventId
     public const int Length = 30;
 
     private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    private const long MaxTimestamp = (1L << 48) - 1;
-    private static readonly UInt128 MaxRandom = (UInt128.One << 80) - 1;
-
-    private static readonly Lock Gate = new();
-    private static long _lastMilliseconds = -1;
-    private static UInt128 _lastRandom;
+    private static readonly EventIdGenerator Shared = new();
 
     /// <summary>Returns a new id for an event received at <paramref name="now"/>.</summary>
-    public static string New(DateTimeOffset now)
-    {
-        var milliseconds = Math.Clamp(now.ToUnixTimeMilliseconds(), 0, MaxTimestamp);
-        UInt128 random;
-        lock (Gate)
-        {
-            if (milliseconds <= _lastMilliseconds && _lastRandom < MaxRandom)
-            {
-                milliseconds = _lastMilliseconds;
-                random = _lastRandom + 1;
-            }
-            else
-            {
-                if (milliseconds <= _lastMilliseconds)
-                {
-                    // The random part ran out within one millisecond: borrow the next millisecond.
-                    milliseconds = _lastMilliseconds + 1;
-                }
-
-                random = DrawRandom();
-            }
-
-            _lastMilliseconds = milliseconds;
-            _lastRandom = random;
-        }
-
-        return Format(((UInt128)(ulong)milliseconds << 80) | random);
-    }
+    public static string New(DateTimeOffset now) => Shared.Next(now);
 
     /// <summary>True if <paramref name="value"/> is <c>evt_</c> plus a canonical (uppercase) ULID.</summary>
     public static bool IsValid(string? value)
@@ -97,20 +63,7 @@ public static class EventId
         return DateTimeOffset.FromUnixTimeMilliseconds((long)(ulong)(value >> 80));
     }
 
-    private static UInt128 DrawRandom()
-    {
-        Span<byte> bytes = stackalloc byte[10];
-        RandomNumberGenerator.Fill(bytes);
-        UInt128 value = 0;
-        foreach (var b in bytes)
-        {
-            value = (value << 8) | b;
-        }
-
-        return value;
-    }
-
-    private static string Format(UInt128 value)
+    internal static string Format(UInt128 value)
     {
         Span<char> chars = stackalloc char[Length];
         Prefix.AsSpan().CopyTo(chars);

@@ -34,8 +34,8 @@ internal static class StrictJson
         }
         catch (ArgumentException ex)
         {
-            // Re-encoding refused a value (a lone surrogate), so the bytes cannot be canonical v1.
-            throw new EventFormatException(EventFormatException.NotCanonical, $"The {what} cannot be re-encoded: {ex.Message}", ex);
+            // Re-encoding refused a value: an escape that decodes to a lone surrogate, which v1 cannot hold.
+            throw new EventFormatException(EventFormatException.InvalidValue, $"The {what} holds a value v1 cannot encode: {ex.Message}", ex);
         }
     }
 }

@@ -377,6 +377,18 @@ public sealed class LedgerVerifierTests
     }
 
     [Fact]
+    public void A_duplicated_row_is_one_chain_break_and_is_left_out_of_the_tree()
+    {
+        var rows = Genuine.DatabaseRows();
+        rows.Insert(41, rows[40]);
+
+        var report = Verify(rows, Genuine.Checkpoints, Count);
+
+        Assert.Equal([(40L, BreakType.ChainBreak)], Kinds(report));
+        Assert.Equal(Convert.ToHexStringLower(Genuine.Ranges[Count].Root()), report.RootHash);
+    }
+
+    [Fact]
     public void Break_types_have_stable_wire_names()
     {
         Assert.Equal(

@@ -100,7 +100,8 @@ internal static class VerifyCommand
             {
                 var seq = aligned ? (tile * 256) + i : SeqOf(entries[i]) ?? ((tile * 256) + i);
                 byte[]? leafHash = hashesUsable ? hashes.AsSpan(i * 32, 32).ToArray() : null;
-                ReadOnlyMemory<byte>? payload = aligned && payloads[i].Length > 0 ? payloads[i] : null;
+                // An empty entry is an erased payload. (Careful: a null byte[] converts to an empty, non-null memory.)
+                ReadOnlyMemory<byte>? payload = aligned && payloads[i].Length > 0 ? new ReadOnlyMemory<byte>(payloads[i]) : (ReadOnlyMemory<byte>?)null;
                 verifier.Add(new LedgerEntry(seq, entries[i], payload, leafHash, null));
             }
 
@@ -155,11 +156,11 @@ internal static class VerifyCommand
                 (b.ExpectedHash is null ? string.Empty : $" (expected {b.ExpectedHash}, actual {b.ActualHash})"));
         }
 
-        if (report.TotalBreaks > report.Breaks.Count)
+        if (report.BreakCount > report.Breaks.Count)
         {
-            Console.WriteLine($"… and {report.TotalBreaks - report.Breaks.Count:N0} more breaks");
+            Console.WriteLine($"… and {report.BreakCount - report.Breaks.Count:N0} more breaks");
         }
 
-        Console.WriteLine(report.IsValid ? "OK: the ledger verifies." : $"FAILED: {report.TotalBreaks:N0} break(s).");
+        Console.WriteLine(report.IsValid ? "OK: the ledger verifies." : $"FAILED: {report.BreakCount:N0} break(s).");
     }
 }

@@ -43,14 +43,14 @@ internal static class IntegrityEndpoints
         w.WriteStartObject();
         w.WriteString("ledger", report.Ledger);
         w.WriteBoolean("valid", report.IsValid);
-        w.WriteNumber("from", report.FromSeq);
-        w.WriteNumber("to", report.ToSeq);
+        w.WriteNumber("from", report.FirstSeq);
+        w.WriteNumber("to", report.EndSeq);
         w.WriteNumber("events_checked", report.EventsChecked);
         w.WriteNumber("payloads_erased", report.PayloadsErased);
         w.WriteNumber("checkpoints_checked", report.CheckpointsChecked);
-        w.WriteString("root_hash", report.RootHash);
-        w.WriteString("chain_head", report.ChainHead);
-        w.WriteNumber("break_count", report.TotalBreaks);
+        WriteNullable(w, "root_hash", report.RootHash);
+        WriteNullable(w, "chain_head", report.ChainHead);
+        w.WriteNumber("break_count", report.BreakCount);
         w.WriteStartArray("breaks");
         foreach (var b in report.Breaks)
         {

@@ -26,6 +26,7 @@ namespace Stele.Server.Hosting;
 public sealed class SteleHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private bool _disposed;
 
     private SteleHost(WebApplication app)
     {
@@ -144,6 +145,12 @@ public sealed class SteleHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         try
         {
             await _app.StopAsync().ConfigureAwait(false);
@@ -153,8 +160,7 @@ public sealed class SteleHost : IAsyncDisposable
             // Already stopped.
         }
 
-        await _app.Services.GetRequiredService<SequencerRegistry>().DisposeAsync().ConfigureAwait(false);
-        await _app.Services.GetRequiredService<ISteleStore>().DisposeAsync().ConfigureAwait(false);
+        // The container disposes the sequencers (draining their queues) before the store they write to.
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 }

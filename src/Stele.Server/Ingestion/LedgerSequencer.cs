@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Stele.Core.Events;
 using Stele.Core.Merkle;
+using Stele.Core.Verification;
 using Stele.Server.Integrity;
 using Stele.Storage;
 
@@ -21,7 +22,6 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly int _maxEventsPerCommit;
     private readonly Channel<Submission> _queue = Channel.CreateUnbounded<Submission>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
 
     // Committed state; only the loop writes it.
@@ -76,8 +76,6 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
             await _loop.ConfigureAwait(false);
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _stopping.Dispose();
     }
 
     private async Task LoadStateAsync(CancellationToken cancellationToken)
@@ -220,7 +218,7 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
                 }
 
                 RandomNumberGenerator.Fill(salt);
-                var id = EventId.New(receivedAt);
+                var id = Stele.Core.Events.EventId.New(receivedAt);
                 var encoded = EventEncoderV1.Encode(parsed.Record, Ledger.Name, size, id, receivedAt, salt);
                 chain = ChainHash.Next(chain, encoded.LeafHash);
                 range.Append(encoded.LeafHash);

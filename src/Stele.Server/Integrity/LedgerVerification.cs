@@ -44,7 +44,9 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
 
         await foreach (var e in store.ReadRangeAsync(ledger.Id, start, end, cancellationToken).ConfigureAwait(false))
         {
-            verifier.Add(new LedgerEntry(e.Seq, e.Leaf, e.Payload, e.LeafHash, e.ChainHash));
+            // A null byte[] would convert to an empty (non-null) memory: map erased payloads explicitly.
+            ReadOnlyMemory<byte>? payload = e.Payload is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(e.Payload);
+            verifier.Add(new LedgerEntry(e.Seq, e.Leaf, payload, e.LeafHash, e.ChainHash));
         }
 
         return verifier.Finish(end);
@@ -67,7 +69,7 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
         }
     }
 
-    private static byte[] ChainHashOrGenesis(string ledger) => Stele.Core.Events.ChainHash.Genesis(ledger);
+    private static byte[] ChainHashOrGenesis(string ledger) => ChainHash.Genesis(ledger);
 
     internal static CompactRange RestoreRange(long size, IMerkleNodeSource source)
     {

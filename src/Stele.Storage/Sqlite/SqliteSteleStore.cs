@@ -17,6 +17,7 @@ public sealed class SqliteSteleStore : ISteleStore
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private SqliteConnection? _writer;
+    private int _disposed;
 
     public SqliteSteleStore(string databasePath)
     {
@@ -675,6 +676,11 @@ public sealed class SqliteSteleStore : ISteleStore
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _writeGate.WaitAsync().ConfigureAwait(false);
         try
         {

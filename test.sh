@@ -53,6 +53,12 @@ for trx in "${trx_files[@]}"; do
   skipped=$((skipped + ${n:-0}))
 done
 
+# One TRX file per test project; fewer means a project's results were lost (or it never ran).
+projects=$(grep -c '<Project Path="tests/' Stele.slnx)
+if [[ ${#trx_files[@]} -ne $projects ]]; then
+  echo "expected results from $projects test projects, found ${#trx_files[@]}"
+  failed=$((failed + 1))
+fi
 if [[ ${#trx_files[@]} -eq 0 || $total -eq 0 ]]; then
   echo "no test results were produced"
   failed=$((failed + 1))

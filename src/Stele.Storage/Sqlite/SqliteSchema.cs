@@ -48,7 +48,7 @@ internal static class SqliteSchema
         CREATE INDEX events_by_actor ON events (ledger_id, actor_id, seq);
         CREATE INDEX events_by_action ON events (ledger_id, action, seq);
         CREATE INDEX events_by_action_suffix ON events (ledger_id, action_rev, seq);
-        CREATE INDEX events_by_resource ON events (ledger_id, resource, resource_id, seq);
+        CREATE INDEX events_by_resource ON events (ledger_id, resource, seq);
         CREATE INDEX events_by_resource_id ON events (ledger_id, resource_id, seq);
         CREATE INDEX events_by_tenant ON events (ledger_id, tenant_id, seq);
         CREATE INDEX events_by_session ON events (ledger_id, session_id, seq);

@@ -27,4 +27,27 @@ public sealed class CompactRangeTests
         restored.Append(MerkleHash.Leaf("x"u8));
         Assert.Equal(original.Root(), restored.Root());
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(255)]
+    [InlineData(256)]
+    [InlineData(257)]
+    [InlineData(1000)]
+    public void A_range_restored_from_stored_nodes_equals_the_appended_one(int size)
+    {
+        var appended = new CompactRange();
+        var tree = new InMemoryMerkleTree();
+        for (var i = 0; i < size; i++)
+        {
+            var leaf = MerkleHash.Leaf(Encoding.ASCII.GetBytes($"leaf-{i}"));
+            appended.Append(leaf);
+            tree.Append(leaf);
+        }
+
+        var restored = CompactRange.Restore(size, tree);
+        Assert.Equal(appended.Size, restored.Size);
+        Assert.Equal(appended.Hashes, restored.Hashes);
+        Assert.Equal(appended.Root(), restored.Root());
+    }
 }

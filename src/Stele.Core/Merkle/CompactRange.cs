@@ -63,6 +63,29 @@ public sealed class CompactRange
         return new CompactRange(size, copy);
     }
 
+    /// <summary>
+    /// Rebuilds the range of [0, size) from stored tree nodes: the perfect subtrees named by the
+    /// set bits of <paramref name="size"/>, largest first.
+    /// </summary>
+    public static CompactRange Restore(long size, IMerkleNodeSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        var hashes = new List<byte[]>();
+        long start = 0;
+        for (var level = 62; level >= 0; level--)
+        {
+            var width = 1L << level;
+            if ((size & width) != 0)
+            {
+                hashes.Add(source.GetNode(level, start >> level));
+                start += width;
+            }
+        }
+
+        return new CompactRange(size, hashes);
+    }
+
     /// <summary>Returns an independent copy of this range.</summary>
     public CompactRange Clone() => FromState(Size, _hashes);
 

@@ -259,19 +259,7 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
             return null;
         }
 
-        for (var i = 0; i < value.Length; i++)
-        {
-            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(value[i]))
-            {
-                return null;
-            }
-        }
-
-        return value;
+        return IsValidUnicode(value) ? value : null;
     }
 
     private static string? IpAddress(JsonElement body, string prefix, List<FieldError> errors)

@@ -84,30 +84,12 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         _size = head.Size;
         _chainHead = head.ChainHead ?? ChainHash.Genesis(Ledger.Name);
         var source = StoredTiles.NodeSource(_store, Ledger.Id, _size);
-        _range = RestoreRange(_size, source);
+        _range = CompactRange.Restore(_size, source);
         _tiles = TileBoundaryTracker.Load(_size, (level, start, count) =>
             level == 0 ? _store.ReadLeafHashes(Ledger.Id, start, count) : _store.ReadNodeHashes(Ledger.Id, level, start, count));
         _lastReceivedMicros = 0;
         Publish();
         Log.SequencerLoaded(_logger, Ledger.Name, _size);
-    }
-
-    /// <summary>The compact range of [0, size) is the perfect subtrees named by the set bits of size, largest first.</summary>
-    private static CompactRange RestoreRange(long size, IMerkleNodeSource source)
-    {
-        var hashes = new List<byte[]>();
-        long start = 0;
-        for (var level = 62; level >= 0; level--)
-        {
-            var width = 1L << level;
-            if ((size & width) != 0)
-            {
-                hashes.Add(source.GetNode(level, start >> level));
-                start += width;
-            }
-        }
-
-        return CompactRange.FromState(size, hashes);
     }
 
     private void Publish() => Volatile.Write(ref _snapshot, new LedgerSnapshot(_size, _range.Clone(), (byte[])_chainHead.Clone()));

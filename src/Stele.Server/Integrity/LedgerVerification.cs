@@ -26,7 +26,7 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
         else
         {
             // Start mid-ledger from the stored tree and the chain hash of the event before.
-            var range = RestoreRange(start, StoredTiles.NodeSource(store, ledger.Id, start));
+            var range = CompactRange.Restore(start, StoredTiles.NodeSource(store, ledger.Id, start));
             byte[]? previousChain = null;
             await foreach (var e in store.ReadRangeAsync(ledger.Id, start - 1, start, cancellationToken).ConfigureAwait(false))
             {
@@ -70,21 +70,4 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
     }
 
     private static byte[] ChainHashOrGenesis(string ledger) => ChainHash.Genesis(ledger);
-
-    internal static CompactRange RestoreRange(long size, IMerkleNodeSource source)
-    {
-        var hashes = new List<byte[]>();
-        long start = 0;
-        for (var level = 62; level >= 0; level--)
-        {
-            var width = 1L << level;
-            if ((size & width) != 0)
-            {
-                hashes.Add(source.GetNode(level, start >> level));
-                start += width;
-            }
-        }
-
-        return CompactRange.FromState(size, hashes);
-    }
 }

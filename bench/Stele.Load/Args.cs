@@ -1,0 +1,41 @@
+using System.Globalization;
+
+namespace Stele.Load;
+
+/// <summary>Command-line options of the load generator.</summary>
+internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke)
+{
+    public static Args Parse(string[] args)
+    {
+        Uri? url = null;
+        string? key = null;
+        var dll = Path.Combine(Directory.GetCurrentDirectory(), ".build", "stele", "stele.dll");
+        var clients = 64;
+        var seconds = 10.0;
+        IReadOnlyList<string> scenarios = ["ceiling", "batch", "single", "query", "proof", "verify"];
+        var smoke = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--url": url = new Uri(Next().TrimEnd('/') + "/"); break;
+                case "--key": key = Next(); break;
+                case "--stele": dll = Next(); break;
+                case "--clients": clients = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--seconds": seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--scenarios": scenarios = Next().Split(','); break;
+                case "--smoke": smoke = true; break;
+                default: throw new ArgumentException($"unknown option {args[i]}");
+            }
+        }
+
+        if (smoke)
+        {
+            clients = Math.Min(clients, 4);
+            seconds = Math.Min(seconds, 1);
+        }
+
+        return new Args(url, key, dll, clients, TimeSpan.FromSeconds(seconds), scenarios, smoke);
+    }
+}

@@ -1,0 +1,70 @@
+namespace Stele.Load;
+
+/// <summary>Runs the chosen scenarios in order and returns the report lines.</summary>
+internal static class Bench
+{
+    public static async Task<IReadOnlyList<string>> RunAsync(Args options, TextWriter progress, CancellationToken cancellationToken)
+    {
+        var lines = new List<string>();
+        var batches = options.Smoke ? 3 : 200;
+        if (options.Scenarios.Contains("ceiling"))
+        {
+            lines.Add((await SqliteCeiling.RunAsync(batches, 1000, progress, cancellationToken).ConfigureAwait(false)).ToString());
+        }
+
+        SpawnedServer? spawned = null;
+        try
+        {
+            Uri url;
+            string key;
+            if (options.Url is null)
+            {
+                spawned = await SpawnedServer.StartAsync(options.SteleDll).ConfigureAwait(false);
+                url = spawned.Address;
+                key = spawned.AdminKey;
+            }
+            else
+            {
+                url = options.Url;
+                key = options.Key ?? throw new ArgumentException("--key is required with --url");
+            }
+
+            var runner = new LoadRunner(url, key, progress);
+            foreach (var scenario in options.Scenarios)
+            {
+                ScenarioResult? result = scenario switch
+                {
+                    "batch" => await runner.BatchIngestAsync(Math.Max(1, Math.Min(options.Clients, 8)), 1000, options.Duration, cancellationToken).ConfigureAwait(false),
+                    "single" => await runner.SingleIngestAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false),
+                    "query" => await runner.QueryAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false),
+                    "proof" => await ProofAfterCheckpointAsync(runner, options, cancellationToken).ConfigureAwait(false),
+                    "verify" => await runner.VerifyAsync(cancellationToken).ConfigureAwait(false),
+                    "ceiling" => null,
+                    _ => throw new ArgumentException($"unknown scenario {scenario}"),
+                };
+                if (result is not null)
+                {
+                    lines.Add(result.ToString());
+                }
+            }
+
+            if (spawned is not null)
+            {
+                lines.Add($"server peak RSS: {spawned.PeakRssMiB():0.0} MiB");
+            }
+        }
+        finally
+        {
+            spawned?.Dispose();
+        }
+
+        return lines;
+    }
+
+    private static async Task<ScenarioResult> ProofAfterCheckpointAsync(LoadRunner runner, Args options, CancellationToken cancellationToken)
+    {
+        // Proofs need a checkpoint covering the events: one is signed about a second after ingest.
+        await Task.Delay(TimeSpan.FromSeconds(1.5), cancellationToken).ConfigureAwait(false);
+        return await runner.ProofAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false);
+    }
+}

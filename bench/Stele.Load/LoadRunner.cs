@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace Stele.Load;
+
+/// <summary>
+/// Drives a running Stele server over HTTP with concurrent clients. Every scenario runs for a
+/// fixed time (or count) and stops by itself; only the given URL (loopback in practice) is used.
+/// </summary>
+internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter progress)
+{
+    private readonly ConcurrentBag<string> _eventIds = [];
+
+    private HttpClient NewClient()
+    {
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+        var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        return client;
+    }
+
+    /// <summary>The ~400-byte event every ingest scenario sends (varied by client and counter).</summary>
+    internal static string EventJson(int client, long n)
+    {
+        var action = n % 7 == 0 ? "document.deleted" : "document.viewed";
+        return "{\"actor_id\":\"user_" + (n % 5000) + "\",\"actor_name\":\"Load Test User " + client + "\",\"actor_type\":\"user\",\"action\":\"" + action
+            + "\",\"resource\":\"document\",\"resource_id\":\"doc_" + n + "\",\"resource_name\":\"Quarterly report " + (n % 100)
+            + "\",\"tenant_id\":\"tenant_" + (n % 50) + "\",\"session_id\":\"ses_" + client + "_" + (n / 20)
+            + "\",\"metadata\":{\"request_id\":\"req-" + client + "-" + n + "\",\"bytes\":" + (n % 100000) + ",\"path\":\"/api/documents/" + n + "\"}}";
+    }
+
+    public async Task<ScenarioResult> SingleIngestAsync(int clients, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var recorder = new LatencyRecorder();
+        long events = 0;
+        var stopwatch = Stopwatch.StartNew();
+        using var http = NewClient();
+        var tasks = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            for (long n = 0; stopwatch.Elapsed < duration && !cancellationToken.IsCancellationRequested; n++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                using var content = new StringContent(EventJson(c, n), Encoding.UTF8, "application/json");
+                using var response = await http.PostAsync(new Uri("api/v1/events", UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    recorder.Record(start);
+                    Interlocked.Increment(ref events);
+                    if (n % 50 == 0)
+                    {
+                        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                        _eventIds.Add(JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!);
+                    }
+                }
+                else
+                {
+                    recorder.Fail();
+                }
+            }
+        }, cancellationToken)).ToList();
+        await ReportWhileAsync(tasks, () => $"single ingest: {Interlocked.Read(ref events):N0} events", cancellationToken).ConfigureAwait(false);
+        return Result("single-event ingest", clients, recorder, events, stopwatch.Elapsed);
+    }
+
+    public async Task<ScenarioResult> BatchIngestAsync(int clients, int batchSize, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var recorder = new LatencyRecorder();
+        long events = 0;
+        var stopwatch = Stopwatch.StartNew();
+        using var http = NewClient();
+        var tasks = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            for (long b = 0; stopwatch.Elapsed < duration && !cancellationToken.IsCancellationRequested; b++)
+            {
+                var body = new StringBuilder("{\"events\":[");
+                for (var i = 0; i < batchSize; i++)
+                {
+                    body.Append(i == 0 ? string.Empty : ",").Append(EventJson(c + 1000, (b * batchSize) + i));
+                }
+
+                body.Append("]}");
+                var start = Stopwatch.GetTimestamp();
+                using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
+                using var response = await http.PostAsync(new Uri("api/v1/events/batch", UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    recorder.Record(start);
+                    Interlocked.Add(ref events, batchSize);
+                }
+                else
+                {
+                    recorder.Fail();
+                }
+            }
+        }, cancellationToken)).ToList();
+        await ReportWhileAsync(tasks, () => $"batch ingest: {Interlocked.Read(ref events):N0} events", cancellationToken).ConfigureAwait(false);
+        return Result($"batch ingest ({batchSize}/batch)", clients, recorder, events, stopwatch.Elapsed);
+    }
+
+    public Task<ScenarioResult> QueryAsync(int clients, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        string[] queries =
+        [
+            "api/v1/events?actor_id=user_42&limit=50",
+            "api/v1/events?action=document.*&limit=50",
+            "api/v1/events?action=*.deleted&tenant_id=tenant_7&limit=50",
+            "api/v1/events?tenant_id=tenant_3&from=2000-01-01T00:00:00Z&limit=50",
+        ];
+        return GetLoopAsync("filtered query, first page", clients, duration, (c, n) => queries[(c + n) % queries.Length], cancellationToken);
+    }
+
+    public Task<ScenarioResult> ProofAsync(int clients, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var ids = _eventIds.ToArray();
+        if (ids.Length == 0)
+        {
+            throw new InvalidOperationException("Run an ingest scenario first: proofs need event ids.");
+        }
+
+        return GetLoopAsync("inclusion proof", clients, duration, (c, n) => $"api/v1/events/{ids[(int)((c * 7919L + n) % ids.Length)]}/proof", cancellationToken);
+    }
+
+    public async Task<ScenarioResult> VerifyAsync(CancellationToken cancellationToken)
+    {
+        using var http = NewClient();
+        var start = Stopwatch.GetTimestamp();
+        var recorder = new LatencyRecorder();
+        var body = await http.GetStringAsync(new Uri("api/v1/verify", UriKind.Relative), cancellationToken).ConfigureAwait(false);
+        recorder.Record(start);
+        var report = JsonDocument.Parse(body).RootElement;
+        if (!report.GetProperty("valid").GetBoolean())
+        {
+            recorder.Fail();
+        }
+
+        return Result("GET /verify (whole ledger)", 1, recorder, report.GetProperty("events_checked").GetInt64(), Stopwatch.GetElapsedTime(start));
+    }
+
+    private async Task<ScenarioResult> GetLoopAsync(string name, int clients, TimeSpan duration, Func<int, long, string> path, CancellationToken cancellationToken)
+    {
+        var recorder = new LatencyRecorder();
+        var stopwatch = Stopwatch.StartNew();
+        using var http = NewClient();
+        var tasks = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            for (long n = 0; stopwatch.Elapsed < duration && !cancellationToken.IsCancellationRequested; n++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                using var response = await http.GetAsync(new Uri(path(c, n), UriKind.Relative), HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    recorder.Record(start);
+                }
+                else
+                {
+                    recorder.Fail();
+                }
+            }
+        }, cancellationToken)).ToList();
+        await ReportWhileAsync(tasks, () => $"{name}: {recorder.Count:N0} requests", cancellationToken).ConfigureAwait(false);
+        return Result(name, clients, recorder, 0, stopwatch.Elapsed);
+    }
+
+    private async Task ReportWhileAsync(List<Task> tasks, Func<string> status, CancellationToken cancellationToken)
+    {
+        var all = Task.WhenAll(tasks);
+        while (await Task.WhenAny(all, Task.Delay(1000, cancellationToken)).ConfigureAwait(false) != all)
+        {
+            await progress.WriteLineAsync(status()).ConfigureAwait(false);
+        }
+
+        await all.ConfigureAwait(false);
+    }
+
+    private static ScenarioResult Result(string name, int clients, LatencyRecorder recorder, long events, TimeSpan elapsed)
+    {
+        var (p50, p99, p999, max) = recorder.Percentiles();
+        return new ScenarioResult(name, clients, recorder.Count, events, recorder.Failures, elapsed, p50, p99, p999, max);
+    }
+}

@@ -1,0 +1,17 @@
+using Stele.Load;
+
+// stele load generator. Usage:
+//   dotnet run -c Release --project bench/Stele.Load -- [--url URL --key KEY] [--stele PATH/stele.dll]
+//       [--clients 64] [--seconds 10] [--scenarios single,batch,query,proof,verify,ceiling] [--smoke]
+// Without --url it starts `stele serve` itself (from --stele, default .build/stele/stele.dll) on a
+// fresh data directory and a loopback port, and reports the server's peak RSS.
+var options = Args.Parse(args);
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+var results = await Bench.RunAsync(options, Console.Error, cancel.Token).ConfigureAwait(false);
+foreach (var line in results)
+{
+    Console.WriteLine(line);
+}
+
+return 0;

@@ -17,6 +17,9 @@ namespace Stele.Server.Api;
 /// </summary>
 internal static partial class AdminEndpoints
 {
+    private static readonly HashSet<string> KeyFields = new(StringComparer.Ordinal) { "name", "ledger", "permissions" };
+    private static readonly HashSet<string> LedgerFields = new(StringComparer.Ordinal) { "name", "description" };
+
     public static void Map(RouteGroupBuilder api)
     {
         api.MapPost("/keys", CreateKeyAsync).WithName("CreateKey");
@@ -39,12 +42,9 @@ internal static partial class AdminEndpoints
             throw ApiException.Validation("The body must be a JSON object.");
         }
 
-        foreach (var property in root.EnumerateObject())
+        if (!EventValidator.CheckFieldNames(root, KeyFields, string.Empty, errors))
         {
-            if (property.Name is not ("name" or "ledger" or "permissions"))
-            {
-                errors.Add(new(property.Name.Length > 64 ? property.Name[..64] : property.Name, "is not a known field"));
-            }
+            throw ApiException.Validation("The body holds a field name that is not valid Unicode.", errors);
         }
 
         var name = ReadString(root, "name", errors, required: true, maxLength: 100);
@@ -184,12 +184,9 @@ internal static partial class AdminEndpoints
         }
 
         var errors = new List<FieldError>();
-        foreach (var property in root.EnumerateObject())
+        if (!EventValidator.CheckFieldNames(root, LedgerFields, string.Empty, errors))
         {
-            if (property.Name is not ("name" or "description"))
-            {
-                errors.Add(new(property.Name.Length > 64 ? property.Name[..64] : property.Name, "is not a known field"));
-            }
+            throw ApiException.Validation("The body holds a field name that is not valid Unicode.", errors);
         }
 
         var name = ReadString(root, "name", errors, required: true, maxLength: 63);

@@ -29,7 +29,9 @@ internal static class EventEndpoints
     private static async Task<IResult> IngestOneAsync(HttpContext context, LedgerAccess access, SequencerRegistry sequencers, EventValidator validator)
     {
         var (_, ledger) = await access.ResolveAsync(context, Permission.Ingest).ConfigureAwait(false);
-        using var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxEventBytes + 1024).ConfigureAwait(false);
+        // Read up to the request limit, so that an event over the event limit is a validation error
+        // (400) that names the limit, as it is inside a batch; only a body over 5 MiB is a 413.
+        using var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
         var errors = new List<FieldError>();
         var parsed = validator.Validate(body.RootElement, string.Empty, Origin(context), errors);
         if (parsed is null)
@@ -66,9 +68,9 @@ internal static class EventEndpoints
 
         foreach (var property in root.EnumerateObject())
         {
-            if (property.Name != "events")
+            if (EventValidator.ReadName(property) != "events")
             {
-                throw ApiException.Validation("The body may hold only 'events'.", [new(property.Name.Length > 64 ? property.Name[..64] : property.Name, "is not a known field")]);
+                throw ApiException.Validation("The body may hold only 'events'.", [new(EventValidator.EchoName(property), "is not a known field")]);
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
 
 namespace Stele.Server.Api;
@@ -42,6 +43,13 @@ internal static class RequestBody
         if (buffer.WrittenCount == 0)
         {
             throw ApiException.Validation("The request body is empty; send a JSON object.");
+        }
+
+        // RFC 8259 §8.1: JSON text is UTF-8. The parser does not check the bytes inside strings,
+        // and invalid ones would otherwise fail later, far from here, as a 500.
+        if (!Utf8.IsValid(buffer.WrittenSpan))
+        {
+            throw ApiException.Validation("The body is not valid UTF-8.");
         }
 
         try

@@ -123,7 +123,8 @@ public sealed class SteleHost : IAsyncDisposable
         IntegrityEndpoints.Map(ledgerApi, "InLedger");
         TlogEndpoints.Map(app);
         OperationsEndpoints.Map(app);
-        app.MapOpenApi("/openapi/{documentName}.json");
+        // One document, at a fixed path: an unknown document name then answers the problem+json 404 like any unknown route.
+        app.MapOpenApi("/openapi/v1.json");
     }
 
     /// <summary>Opens the store, runs first-start set-up, and starts listening.</summary>

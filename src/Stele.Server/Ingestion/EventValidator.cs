@@ -40,12 +40,10 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
             return null;
         }
 
-        foreach (var property in body.EnumerateObject())
+        if (!CheckFieldNames(body, KnownFields, prefix, errors))
         {
-            if (!KnownFields.Contains(property.Name))
-            {
-                errors.Add(new(prefix + SafeName(property.Name), "is not a known field"));
-            }
+            // Looking a field up by name unescapes the names it passes, and a lone surrogate escape throws there.
+            return null;
         }
 
         var actorId = Identifier(body, "actor_id", prefix, errors, required: true);
@@ -262,6 +260,49 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
         return IsValidUnicode(value) ? value : null;
     }
 
+    /// <summary>
+    /// Reads a property name, or null when it is not valid Unicode: a lone surrogate escape such as
+    /// <c>"\ud800"</c> makes <see cref="JsonProperty.Name"/> throw, or yields a string no store can keep.
+    /// </summary>
+    internal static string? ReadName(JsonProperty property)
+    {
+        string name;
+        try
+        {
+            name = property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+
+        return IsValidUnicode(name) ? name : null;
+    }
+
+    /// <summary>
+    /// Reports every unknown field of <paramref name="obj"/>; returns false when a name is not valid
+    /// Unicode, in which case the object must not be searched by name at all.
+    /// </summary>
+    internal static bool CheckFieldNames(JsonElement obj, IReadOnlySet<string> known, string prefix, List<FieldError> errors)
+    {
+        var namesValid = true;
+        foreach (var property in obj.EnumerateObject())
+        {
+            var fieldName = ReadName(property);
+            namesValid &= fieldName is not null;
+            if (fieldName is null || !known.Contains(fieldName))
+            {
+                errors.Add(new(prefix + EchoName(property), "is not a known field"));
+            }
+        }
+
+        return namesValid;
+    }
+
+    /// <summary>A property name as echoed in an error: short, printable, and always valid Unicode.</summary>
+    internal static string EchoName(JsonProperty property) =>
+        ReadName(property) is { } name ? SafeName(name) : "(a name that is not valid Unicode)";
+
     private static string? IpAddress(JsonElement body, string prefix, List<FieldError> errors)
     {
         var value = Identifier(body, "ip_address", prefix, errors);
@@ -384,7 +425,7 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
 
                 foreach (var property in element.EnumerateObject())
                 {
-                    if (!IsValidUnicode(property.Name))
+                    if (ReadName(property) is null)
                     {
                         return "holds a key that is not valid Unicode (a lone surrogate)";
                     }
@@ -465,12 +506,9 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
                 continue;
             }
 
-            foreach (var property in item.EnumerateObject())
+            if (!CheckFieldNames(item, KnownTargetFields, itemPrefix, errors))
             {
-                if (!KnownTargetFields.Contains(property.Name))
-                {
-                    errors.Add(new(itemPrefix + SafeName(property.Name), "is not a known field"));
-                }
+                continue;
             }
 
             var type = Identifier(item, "type", itemPrefix, errors, required: true);

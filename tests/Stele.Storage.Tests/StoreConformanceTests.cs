@@ -358,6 +358,8 @@ public abstract class StoreConformanceTests
         await AssertQuery(store, ledger.Id, new EventQuery { Search = "мир" }, 1);
         await AssertQuery(store, ledger.Id, new EventQuery { Search = "nowhere to be found" });
         await AssertQuery(store, ledger.Id, new EventQuery { Search = "a-c" }, 7);
+        await AssertQuery(store, ledger.Id, new EventQuery { Search = "éT" }, 1);
+        await AssertQuery(store, ledger.Id, new EventQuery { Search = "П" }, 1);
     }
 
     [StoreFact]

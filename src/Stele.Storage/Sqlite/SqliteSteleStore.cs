@@ -258,7 +258,8 @@ public sealed class SqliteSteleStore : ISteleStore
                 if (!string.IsNullOrEmpty(e.SearchText))
                 {
                     searchRowId.Value = rowId;
-                    searchText.Value = e.SearchText;
+                    // Folded here (not by SQLite, whose LIKE folds ASCII only) so short non-ASCII terms match too.
+                    searchText.Value = e.SearchText.ToLowerInvariant();
                     insertSearch.ExecuteNonQuery();
                 }
             }
@@ -742,6 +743,7 @@ public sealed class SqliteSteleStore : ISteleStore
 
     private static void AppendSearchFilter(StringBuilder sql, SqliteCommand command, string search)
     {
+        search = search.ToLowerInvariant();
         // The trigram index serves terms of three characters or more; shorter ones are matched with LIKE.
         if (search.Length >= 3)
         {

@@ -17,6 +17,11 @@ namespace Stele.Server.Ingestion;
 /// </summary>
 internal sealed partial class LedgerSequencer : IAsyncDisposable
 {
+    // Catching up reads one leaf hash per missed event in one query; beyond this many, rebuilding
+    // from the stored tree (a few tile reads) is cheaper.
+    private const long MaxCatchUpEvents = 4096;
+    private const int MaxConflictsPerGroup = 1000;
+
     private readonly ISteleStore _store;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
@@ -87,9 +92,84 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         _range = RestoreRange(_size, source);
         _tiles = TileBoundaryTracker.Load(_size, (level, start, count) =>
             level == 0 ? _store.ReadLeafHashes(Ledger.Id, start, count) : _store.ReadNodeHashes(Ledger.Id, level, start, count));
-        _lastReceivedMicros = 0;
+        _lastReceivedMicros = await ReadLastReceivedMicrosAsync(_size, cancellationToken).ConfigureAwait(false);
         Publish();
         Log.SequencerLoaded(_logger, Ledger.Name, _size);
+    }
+
+    /// <summary>
+    /// After a conflict: another node appended (shared PostgreSQL). Rather than rebuilding
+    /// everything, read only the leaf hashes appended since this node's size and extend the chain
+    /// head, compact range and tile tracker with them. The chain hash recomputed over those leaves
+    /// must equal the one the other node stored, or the state is rebuilt from the store in full.
+    /// </summary>
+    private async Task CatchUpAsync(CancellationToken cancellationToken)
+    {
+        var head = await _store.GetHeadAsync(Ledger.Id, cancellationToken).ConfigureAwait(false);
+        var missing = head.Size - _size;
+        if (missing == 0 && head.ChainHead is not null && head.ChainHead.AsSpan().SequenceEqual(_chainHead))
+        {
+            // Nothing appended since (an idempotency conflict): the keys are looked up again.
+            return;
+        }
+
+        if (missing <= 0 || missing > MaxCatchUpEvents)
+        {
+            await LoadStateAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var hashes = _store.ReadLeafHashes(Ledger.Id, _size, (int)missing);
+        if (hashes.Length != missing * MerkleHash.Size)
+        {
+            await LoadStateAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var chain = _chainHead;
+        var range = _range.Clone();
+        var tiles = _tiles.Clone();
+        var discarded = new List<StoredTreeNode>();
+        for (var i = 0; i < missing; i++)
+        {
+            var leaf = hashes.AsSpan(i * MerkleHash.Size, MerkleHash.Size).ToArray();
+            chain = ChainHash.Next(chain, leaf);
+            range.Append(leaf);
+
+            // The nodes these leaves complete were stored by the node that appended them.
+            tiles.Append(leaf, discarded);
+        }
+
+        if (head.ChainHead is null || !chain.AsSpan().SequenceEqual(head.ChainHead))
+        {
+            Log.CatchUpChainMismatch(_logger, Ledger.Name, _size, head.Size);
+            await LoadStateAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var previous = _size;
+        _size = head.Size;
+        _chainHead = chain;
+        _range = range;
+        _tiles = tiles;
+        _lastReceivedMicros = Math.Max(_lastReceivedMicros, await ReadLastReceivedMicrosAsync(_size, cancellationToken).ConfigureAwait(false));
+        Publish();
+        Log.CaughtUp(_logger, Ledger.Name, previous, _size);
+    }
+
+    /// <summary>received_at of the last stored event, so it never goes backwards across nodes whose clocks differ.</summary>
+    private async Task<long> ReadLastReceivedMicrosAsync(long size, CancellationToken cancellationToken)
+    {
+        long last = 0;
+        if (size > 0)
+        {
+            await foreach (var e in _store.ReadRangeAsync(Ledger.Id, size - 1, size, cancellationToken).ConfigureAwait(false))
+            {
+                last = e.ReceivedAtMicros;
+            }
+        }
+
+        return last;
     }
 
     /// <summary>The compact range of [0, size) is the perfect subtrees named by the set bits of size, largest first.</summary>
@@ -129,16 +209,22 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
             try
             {
                 // Another node may have appended to this ledger (shared PostgreSQL): the store then
-                // writes nothing, and the group is sequenced again on the reloaded state.
+                // writes nothing, and the group is sequenced again after catching up. Requests that
+                // queued meanwhile join the retry, so contention makes groups larger, not more.
                 var attempts = 0;
                 while (!await CommitAsync(group).ConfigureAwait(false))
                 {
-                    if (++attempts == 100)
+                    if (++attempts == MaxConflictsPerGroup)
                     {
                         throw new InvalidOperationException($"Ledger {Ledger.Name}: gave up after {attempts} append conflicts.");
                     }
 
-                    await LoadStateAsync(CancellationToken.None).ConfigureAwait(false);
+                    await CatchUpAsync(CancellationToken.None).ConfigureAwait(false);
+                    while (count < _maxEventsPerCommit && reader.TryRead(out var late))
+                    {
+                        group.Add(late);
+                        count += late.Events.Count;
+                    }
                 }
             }
 #pragma warning disable CA1031 // A failed commit fails its requests; the loop must go on for the next ones.
@@ -306,8 +392,14 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Ledger {Ledger} committed {Events} events from {Requests} requests; size {Size}")]
         public static partial void Committed(ILogger logger, string ledger, int events, int requests, long size);
 
-        [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Ledger {Ledger}: append at size {Size} met {Conflict}; reloading and retrying")]
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "Ledger {Ledger}: append at size {Size} met {Conflict}; catching up and retrying")]
         public static partial void AppendConflict(ILogger logger, string ledger, string conflict, long size);
+
+        [LoggerMessage(EventId = 1005, Level = LogLevel.Debug, Message = "Ledger {Ledger}: caught up from size {From} to {To} (appended by another node)")]
+        public static partial void CaughtUp(ILogger logger, string ledger, long from, long to);
+
+        [LoggerMessage(EventId = 1006, Level = LogLevel.Critical, Message = "Ledger {Ledger}: the chain hash recomputed over the leaves stored from {From} to {To} differs from the stored chain head; reloading from the store. Run GET /verify.")]
+        public static partial void CatchUpChainMismatch(ILogger logger, string ledger, long from, long to);
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Ledger {Ledger}: a group commit of {Events} events failed")]
         public static partial void CommitFailed(ILogger logger, Exception exception, string ledger, int events);

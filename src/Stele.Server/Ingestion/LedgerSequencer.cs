@@ -98,18 +98,18 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     }
 
     /// <summary>
-    /// After a conflict: another node appended (shared PostgreSQL). Rather than rebuilding
+    /// Brings the state to the store's head, read under the ledger's lock: another node may have
+    /// appended since this node last wrote (shared PostgreSQL). Rather than rebuilding
     /// everything, read only the leaf hashes appended since this node's size and extend the chain
     /// head, compact range and tile tracker with them. The chain hash recomputed over those leaves
     /// must equal the one the other node stored, or the state is rebuilt from the store in full.
     /// </summary>
-    private async Task CatchUpAsync(CancellationToken cancellationToken)
+    private async Task CatchUpAsync(LedgerHead head, CancellationToken cancellationToken)
     {
-        var head = await _store.GetHeadAsync(Ledger.Id, cancellationToken).ConfigureAwait(false);
         var missing = head.Size - _size;
         if (missing == 0 && head.ChainHead is not null && head.ChainHead.AsSpan().SequenceEqual(_chainHead))
         {
-            // Nothing appended since (an idempotency conflict): the keys are looked up again.
+            // Nothing appended elsewhere: the usual case on a single node.
             return;
         }
 
@@ -208,9 +208,10 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
             try
             {
-                // Another node may have appended to this ledger (shared PostgreSQL): the store then
-                // writes nothing, and the group is sequenced again after catching up. Requests that
-                // queued meanwhile join the retry, so contention makes groups larger, not more.
+                // The group is sequenced under the ledger's lock, after catching up with whatever
+                // other nodes appended. An idempotency key stored by another node in between makes
+                // the store write nothing; the group is then sequenced again (the key is found and
+                // answered as a duplicate). Requests that queued meanwhile join the retry.
                 var attempts = 0;
                 while (!await CommitAsync(group).ConfigureAwait(false))
                 {
@@ -219,7 +220,6 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
                         throw new InvalidOperationException($"Ledger {Ledger.Name}: gave up after {attempts} append conflicts.");
                     }
 
-                    await CatchUpAsync(CancellationToken.None).ConfigureAwait(false);
                     while (count < _maxEventsPerCommit && reader.TryRead(out var late))
                     {
                         group.Add(late);
@@ -254,6 +254,46 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
     /// <summary>Sequences and writes one group; false when the store reports a conflict (nothing written).</summary>
     private async Task<bool> CommitAsync(List<Submission> group)
+    {
+        Prepared? prepared = null;
+        var status = await _store.AppendAtHeadAsync(
+            Ledger.Id,
+            async head =>
+            {
+                await CatchUpAsync(head, CancellationToken.None).ConfigureAwait(false);
+                prepared = await PrepareAsync(group).ConfigureAwait(false);
+                return new AppendBatch(prepared.Rows, prepared.Nodes);
+            },
+            CancellationToken.None).ConfigureAwait(false);
+        if (status != AppendStatus.Committed || prepared is null)
+        {
+            Log.AppendConflict(_logger, Ledger.Name, status.ToString(), _size);
+            return false;
+        }
+
+        _size = prepared.Size;
+        _chainHead = prepared.Chain;
+        _range = prepared.Range;
+        _tiles = prepared.Tiles;
+        _lastReceivedMicros = prepared.ReceivedMicros;
+        Publish();
+
+        for (var s = 0; s < group.Count; s++)
+        {
+            group[s].Completion.TrySetResult(prepared.Outcomes[s].Select(o => new AppendOutcome(o.Event, o.Duplicate)).ToList());
+        }
+
+        if (prepared.Rows.Count > 0)
+        {
+            Log.Committed(_logger, Ledger.Name, prepared.Rows.Count, group.Count, _size);
+            Committed?.Invoke(this);
+        }
+
+        return true;
+    }
+
+    /// <summary>Assigns seqs from the current state, encodes and hashes the group; changes no state.</summary>
+    private async Task<Prepared> PrepareAsync(List<Submission> group)
     {
         // Idempotency: keys already stored return the stored event; a key repeated inside the
         // group returns the first event that carried it.
@@ -344,37 +384,22 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
             outcomes.Add(results);
         }
 
-        var status = await _store.AppendAsync(Ledger.Id, _size, rows, nodes, CancellationToken.None).ConfigureAwait(false);
-        if (status != AppendStatus.Committed)
-        {
-            Log.AppendConflict(_logger, Ledger.Name, status.ToString(), _size);
-            return false;
-        }
-
-        _size = size;
-        _chainHead = chain;
-        _range = range;
-        _tiles = tiles;
-        _lastReceivedMicros = receivedMicros;
-        Publish();
-
-        for (var s = 0; s < group.Count; s++)
-        {
-            group[s].Completion.TrySetResult(outcomes[s].Select(o => new AppendOutcome(o.Event, o.Duplicate)).ToList());
-        }
-
-        if (rows.Count > 0)
-        {
-            Log.Committed(_logger, Ledger.Name, rows.Count, group.Count, _size);
-            Committed?.Invoke(this);
-        }
-
-        return true;
+        return new Prepared(rows, nodes, outcomes, size, chain, range, tiles, receivedMicros);
     }
 
     internal static long ToMicros(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
     internal static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
+
+    private sealed record Prepared(
+        List<StoredEvent> Rows,
+        List<StoredTreeNode> Nodes,
+        List<(StoredEvent Event, bool Duplicate)[]> Outcomes,
+        long Size,
+        byte[] Chain,
+        CompactRange Range,
+        TileBoundaryTracker Tiles,
+        long ReceivedMicros);
 
     private sealed class Submission(IReadOnlyList<ParsedEvent> events)
     {

@@ -26,7 +26,7 @@ internal sealed partial class ServerProcess : IDisposable
     public string? AdminKey { get; }
 
     /// <summary>Starts <c>stele serve</c>; <paramref name="store"/> and <paramref name="signingKeyFile"/> are passed as <c>--store</c> and <c>--signing-key-file</c> when given.</summary>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, TimeSpan? timeout = null, string? store = null, string? signingKeyFile = null)
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, TimeSpan? timeout = null, string? store = null, string? signingKeyFile = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "stele.dll");
         var info = new ProcessStartInfo("dotnet")
@@ -58,6 +58,11 @@ internal sealed partial class ServerProcess : IDisposable
         info.Environment["STELE_CHECKPOINTINTERVAL"] = "00:00:00.200";
         info.Environment["STELE_RATELIMITS__PERKEYPERSECOND"] = "0";
         info.Environment["STELE_RATELIMITS__PERLEDGERPERSECOND"] = "0";
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start stele.");
         var lines = new List<string>();

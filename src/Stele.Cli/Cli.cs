@@ -11,7 +11,9 @@ internal static class Cli
 
         Usage:
           stele serve [--data-dir DIR] [--listen URL] [--instance-name NAME]
-              Run the server (embedded SQLite in DIR, default ./stele-data).
+                      [--store sqlite|postgres://USER:PASSWORD@HOST/DB] [--signing-key-file FILE]
+              Run the server: embedded SQLite in DIR (default ./stele-data), or PostgreSQL,
+              which several nodes may share (give them one signing key file).
           stele verify --url URL --ledger NAME --key API_KEY [--vkey VERIFIER_KEY]
               Download a ledger's checkpoint, tiles, entries and payloads over /tlog/ and check
               everything locally. Exits 1 if anything does not verify.
@@ -19,7 +21,9 @@ internal static class Cli
               Print the instance's C2SP verifier key (from the data directory or a server).
 
         Settings also come from appsettings.json and STELE_* environment variables
-        (STELE_DATADIRECTORY, STELE_LISTEN, STELE_INSTANCENAME, ...).
+        (STELE_DATADIRECTORY, STELE_LISTEN, STELE_INSTANCENAME, STELE_STORE, STELE_STOREOWNER,
+        STELE_SIGNINGKEYFILE, STELE_SIGNINGKEY, ...). Prefer STELE_STORE over --store for a
+        connection that holds a password: flags are visible to other local users.
         """;
 
     public static async Task<int> RunAsync(string[] args)

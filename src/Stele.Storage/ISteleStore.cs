@@ -32,6 +32,32 @@ public interface ISteleStore : IAsyncDisposable
     /// </summary>
     Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Appends at the ledger's committed head while holding the ledger's lock (on PostgreSQL an
+    /// advisory lock shared by every Stele node on the database): the store takes the lock, reads
+    /// the head, and asks <paramref name="build"/> for the rows to append at that size. Writers
+    /// therefore take turns in the order they asked (PostgreSQL grants waiting locks first come,
+    /// first served), rather than a busy writer winning every optimistic race against another node.
+    /// <paramref name="build"/> may read the store (on other connections; everything committed is
+    /// visible) and returns an empty batch to write nothing. Never returns
+    /// <see cref="AppendStatus.SizeConflict"/>.
+    /// </summary>
+    /// <remarks>The default serves single-process backends: read the head, build, and append with the optimistic size check, retrying on a conflict.</remarks>
+    async Task<AppendStatus> AppendAtHeadAsync(long ledgerId, Func<LedgerHead, Task<AppendBatch>> build, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        while (true)
+        {
+            var head = await GetHeadAsync(ledgerId, cancellationToken).ConfigureAwait(false);
+            var batch = await build(head).ConfigureAwait(false);
+            var status = await AppendAsync(ledgerId, head.Size, batch.Events, batch.Nodes, cancellationToken).ConfigureAwait(false);
+            if (status != AppendStatus.SizeConflict)
+            {
+                return status;
+            }
+        }
+    }
+
     /// <summary>The events already stored under any of these idempotency keys.</summary>
     Task<IReadOnlyList<StoredEvent>> FindByIdempotencyKeysAsync(long ledgerId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
 

@@ -105,6 +105,9 @@ public sealed record ApiKeyRecord
     public bool IsBootstrap { get; init; }
 }
 
+/// <summary>What <see cref="ISteleStore.AppendAtHeadAsync"/> writes: events with consecutive seqs from the head's size, and the tree nodes they complete.</summary>
+public sealed record AppendBatch(IReadOnlyList<StoredEvent> Events, IReadOnlyList<StoredTreeNode> Nodes);
+
 /// <summary>The result of <see cref="ISteleStore.AppendAsync"/>.</summary>
 public enum AppendStatus
 {

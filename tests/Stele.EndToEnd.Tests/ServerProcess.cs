@@ -10,11 +10,12 @@ namespace Stele.EndToEnd.Tests;
 internal sealed partial class ServerProcess : IDisposable
 {
     private readonly Process _process;
-    private readonly List<string> _output = [];
+    private readonly List<string> _output;
 
-    private ServerProcess(Process process, Uri address, string? adminKey)
+    private ServerProcess(Process process, Uri address, string? adminKey, List<string> output)
     {
         _process = process;
+        _output = output;
         Address = address;
         AdminKey = adminKey;
     }
@@ -24,7 +25,8 @@ internal sealed partial class ServerProcess : IDisposable
     /// <summary>The bootstrap key, printed only on the first start of a data directory.</summary>
     public string? AdminKey { get; }
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, TimeSpan? timeout = null)
+    /// <summary>Starts <c>stele serve</c>; <paramref name="store"/> and <paramref name="signingKeyFile"/> are passed as <c>--store</c> and <c>--signing-key-file</c> when given.</summary>
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, TimeSpan? timeout = null, string? store = null, string? signingKeyFile = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "stele.dll");
         var info = new ProcessStartInfo("dotnet")
@@ -41,9 +43,26 @@ internal sealed partial class ServerProcess : IDisposable
         info.ArgumentList.Add("http://127.0.0.1:0");
         info.ArgumentList.Add("--instance-name");
         info.ArgumentList.Add("e2e.stele");
+        if (store is not null)
+        {
+            info.ArgumentList.Add("--store");
+            info.ArgumentList.Add(store);
+        }
+
+        if (signingKeyFile is not null)
+        {
+            info.ArgumentList.Add("--signing-key-file");
+            info.ArgumentList.Add(signingKeyFile);
+        }
+
         info.Environment["STELE_CHECKPOINTINTERVAL"] = "00:00:00.200";
         info.Environment["STELE_RATELIMITS__PERKEYPERSECOND"] = "0";
         info.Environment["STELE_RATELIMITS__PERLEDGERPERSECOND"] = "0";
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start stele.");
         var lines = new List<string>();
@@ -90,12 +109,20 @@ internal sealed partial class ServerProcess : IDisposable
         process.BeginErrorReadLine();
 
         var (uri, adminKey) = await ready.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(60));
-        var server = new ServerProcess(process, uri, adminKey);
-        server._output.AddRange(lines);
-        return server;
+        return new ServerProcess(process, uri, adminKey, lines);
     }
 
-    public string Output => string.Join('\n', _output);
+    /// <summary>Everything the server printed so far (standard output and error).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _output);
+            }
+        }
+    }
 
     public void Kill()
     {

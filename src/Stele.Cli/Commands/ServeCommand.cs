@@ -8,7 +8,7 @@ internal static class ServeCommand
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var line = CommandLine.Parse(args, ["--data-dir", "--listen", "--instance-name"], []);
+        var line = CommandLine.Parse(args, ["--data-dir", "--listen", "--instance-name", "--store", "--signing-key-file"], []);
         if (line.Positional.Count > 0)
         {
             throw new UsageException($"serve takes no arguments, got '{line.Positional[0]}'.");
@@ -30,6 +30,16 @@ internal static class ServeCommand
             overrides["InstanceName"] = instance;
         }
 
+        if (line.Get("--store") is { } store)
+        {
+            overrides["Store"] = store;
+        }
+
+        if (line.Get("--signing-key-file") is { } keyFile)
+        {
+            overrides["SigningKeyFile"] = keyFile;
+        }
+
         SteleHost host;
         try
         {
@@ -43,7 +53,17 @@ internal static class ServeCommand
 
         await using (host.ConfigureAwait(false))
         {
-            await host.StartAsync().ConfigureAwait(false);
+            try
+            {
+                await host.StartAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or System.Data.Common.DbException or IOException or UnauthorizedAccessException)
+            {
+                // Messages name the setting or the server, never a password.
+                await Console.Error.WriteLineAsync($"stele: could not start: {ex.Message}").ConfigureAwait(false);
+                return 2;
+            }
+
             PrintWelcome(host);
             await host.WaitForShutdownAsync().ConfigureAwait(false);
         }
@@ -54,10 +74,10 @@ internal static class ServeCommand
     private static void PrintWelcome(SteleHost host)
     {
         var address = host.Addresses.FirstOrDefault() ?? host.Options.Listen;
-        var dataDirectory = Path.GetFullPath(host.Options.DataDirectory);
         Console.WriteLine();
         Console.WriteLine($"Stele is listening on {address}");
-        Console.WriteLine($"  data directory:  {dataDirectory} (SQLite)");
+        Console.WriteLine($"  store:           {host.StoreDescription}");
+        Console.WriteLine($"  data directory:  {Path.GetFullPath(host.Options.DataDirectory)}");
         Console.WriteLine("  ledgers:         default (yours), _system (Stele's own administrative actions)");
         Console.WriteLine($"  verifier key:    {host.VerifierKey}");
         Console.WriteLine();
@@ -78,7 +98,7 @@ internal static class ServeCommand
         }
         else
         {
-            Console.WriteLine("The admin API key was shown when this data directory was created.");
+            Console.WriteLine("The admin API key was shown when this store was first started.");
             Console.WriteLine($"Create more keys with: curl -X POST {address}/api/v1/keys -H 'Authorization: Bearer <admin key>' \\");
             Console.WriteLine("  -H 'Content-Type: application/json' -d '{\"name\":\"my app\",\"ledger\":\"default\",\"permissions\":[\"ingest\"]}'");
         }

@@ -10,6 +10,29 @@ public sealed class SteleOptions
     /// <summary>Where the embedded database and the signing key live.</summary>
     public string DataDirectory { get; set; } = "stele-data";
 
+    /// <summary>
+    /// Where events are stored: empty or <c>sqlite</c> for the embedded SQLite file in the data
+    /// directory; a <c>postgres://user:password@host/db</c> URL or an Npgsql connection string for
+    /// PostgreSQL, which several Stele nodes may share. A secret: it is never printed or logged.
+    /// </summary>
+    public string? Store { get; set; }
+
+    /// <summary>
+    /// Optional owner connection to the same PostgreSQL database, used once at start to migrate the
+    /// schema and to create or update the role <see cref="Store"/> logs in as (SELECT and INSERT
+    /// only). Without it the store's own role migrates, and needs the rights to.
+    /// </summary>
+    public string? StoreOwner { get; set; }
+
+    /// <summary>
+    /// The checkpoint signing key file (a C2SP signer key named after the instance). Nodes sharing
+    /// one database must share one key. Created if missing. Default: <c>signing.key</c> in the data directory.
+    /// </summary>
+    public string? SigningKeyFile { get; set; }
+
+    /// <summary>The signing key's text itself, as an alternative to <see cref="SigningKeyFile"/> (for secret stores that inject environment variables).</summary>
+    public string? SigningKey { get; set; }
+
     /// <summary>The address Kestrel listens on; port 0 picks a free port.</summary>
     public string Listen { get; set; } = "http://127.0.0.1:8080";
 

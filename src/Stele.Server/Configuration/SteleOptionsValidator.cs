@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Stele.Storage;
 
 namespace Stele.Server.Configuration;
 
@@ -40,6 +41,32 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
             failures.Add("MaxEventsPerCommit must be between 1 and 100000.");
         }
 
+        try
+        {
+            StoreFactory.Validate(options.Store);
+        }
+        catch (ArgumentException ex)
+        {
+            failures.Add($"Store (STELE_STORE, --store): {Reason(ex)}");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.StoreOwner))
+        {
+            try
+            {
+                StoreFactory.ValidateProvisioning(options.Store, options.StoreOwner);
+            }
+            catch (ArgumentException ex)
+            {
+                failures.Add($"StoreOwner (STELE_STOREOWNER): {Reason(ex)}");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.SigningKeyFile) && !string.IsNullOrWhiteSpace(options.SigningKey))
+        {
+            failures.Add("Set SigningKeyFile (STELE_SIGNINGKEYFILE, --signing-key-file) or SigningKey (STELE_SIGNINGKEY), not both.");
+        }
+
         var limits = options.RateLimits;
         if (limits.PerKeyPerSecond < 0 || limits.PerKeyBurst < 0 || limits.PerLedgerPerSecond < 0 || limits.PerLedgerBurst < 0)
         {
@@ -48,6 +75,10 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    // The messages never repeat the value (it may hold a password); drop the "(Parameter 'x')" suffix too.
+    private static string Reason(ArgumentException ex) =>
+        ex.ParamName is null ? ex.Message : ex.Message.Replace($" (Parameter '{ex.ParamName}')", string.Empty, StringComparison.Ordinal);
 
     [GeneratedRegex("^[A-Za-z0-9._/-]{1,100}$")]
     private static partial Regex InstanceNamePattern();

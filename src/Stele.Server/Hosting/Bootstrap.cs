@@ -63,7 +63,15 @@ internal sealed partial class Bootstrap(ISteleStore store, SequencerRegistry seq
             IsBootstrap = true,
         };
         await store.AddApiKeyAsync(key, cancellationToken).ConfigureAwait(false);
-        await store.TrySetSettingAsync(BootstrapSetting, key.Id, cancellationToken).ConfigureAwait(false);
+        if (!await store.TrySetSettingAsync(BootstrapSetting, key.Id, cancellationToken).ConfigureAwait(false))
+        {
+            // Another node sharing the database issued the bootstrap key between our check and
+            // now: this one was never shown to anyone, so withdraw it and print nothing.
+            await store.RevokeApiKeyAsync(key.Id, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            Log.BootstrapKeyRaceLost(logger, key.Id);
+            return null;
+        }
+
         await audit.RecordAsync("stele", "api_key.created", "api_key", key.Id, null,
             new Dictionary<string, object?> { ["name"] = key.Name, ["ledger"] = null, ["permissions"] = key.Permissions, ["bootstrap"] = true },
             cancellationToken).ConfigureAwait(false);
@@ -75,6 +83,9 @@ internal sealed partial class Bootstrap(ISteleStore store, SequencerRegistry seq
     {
         [LoggerMessage(EventId = 3002, Level = LogLevel.Critical, Message = "Ledger {Ledger} could not be opened for writing; its stored tree is unreadable. Reads and GET /verify still work.")]
         public static partial void LedgerUnavailable(ILogger logger, Exception exception, string ledger);
+
+        [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Another node issued the bootstrap admin key first; revoked the unused key {KeyId}")]
+        public static partial void BootstrapKeyRaceLost(ILogger logger, string keyId);
 
         [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Created the bootstrap admin key {KeyId}; its secret is shown once on the console")]
         public static partial void BootstrapKeyCreated(ILogger logger, string keyId);

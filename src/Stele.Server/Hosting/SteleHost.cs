@@ -14,7 +14,6 @@ using Stele.Server.Governance;
 using Stele.Server.Ingestion;
 using Stele.Server.Integrity;
 using Stele.Storage;
-using Stele.Storage.Sqlite;
 
 namespace Stele.Server.Hosting;
 
@@ -23,7 +22,7 @@ namespace Stele.Server.Hosting;
 /// <c>appsettings.json</c> in the working directory, <c>STELE_*</c> environment variables and
 /// <paramref name="overrides"/> (the command-line flags).
 /// </summary>
-public sealed class SteleHost : IAsyncDisposable
+public sealed partial class SteleHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private bool _disposed;
@@ -41,6 +40,9 @@ public sealed class SteleHost : IAsyncDisposable
     public string? BootstrapAdminKey { get; private set; }
 
     public SteleOptions Options => _app.Services.GetRequiredService<IOptions<SteleOptions>>().Value;
+
+    /// <summary>The store in use, for banners: backend and location, never a password.</summary>
+    public string StoreDescription => StoreFactory.Describe(Options.Store, Options.DataDirectory);
 
     /// <summary>The instance's C2SP verifier key text.</summary>
     public string VerifierKey => _app.Services.GetRequiredService<InstanceKey>().VerifierKeyText;
@@ -92,8 +94,8 @@ public sealed class SteleHost : IAsyncDisposable
         });
 
         services.AddSingleton(clock ?? TimeProvider.System);
-        services.AddSingleton<ISteleStore>(_ => new SqliteSteleStore(Path.Combine(options.DataDirectory, "stele.db")));
-        services.AddSingleton(_ => InstanceKey.LoadOrCreate(options.DataDirectory, options.InstanceName));
+        services.AddSingleton(_ => StoreFactory.Create(options.Store, options.DataDirectory));
+        services.AddSingleton(_ => InstanceKey.Load(options.DataDirectory, options.InstanceName, options.SigningKeyFile, options.SigningKey));
         services.AddSingleton<SequencerRegistry>();
         services.AddSingleton<SystemAudit>();
         services.AddSingleton<Bootstrap>();
@@ -130,11 +132,44 @@ public sealed class SteleHost : IAsyncDisposable
     /// <summary>Opens the store, runs first-start set-up, and starts listening.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        var options = Options;
+        var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<SteleHost>();
+        if (!string.IsNullOrWhiteSpace(options.StoreOwner))
+        {
+            // Migrate and provision with the owner once; from here on the server connects only as
+            // the application role, which cannot change or remove stored rows.
+            await StoreFactory.ProvisionApplicationRoleAsync(options.Store!, options.StoreOwner, cancellationToken).ConfigureAwait(false);
+            Log.Provisioned(logger);
+        }
+
         var store = _app.Services.GetRequiredService<ISteleStore>();
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        _ = _app.Services.GetRequiredService<InstanceKey>();
+        Log.StoreOpened(logger, StoreDescription);
+        var key = _app.Services.GetRequiredService<InstanceKey>();
+        await CheckSigningKeyAsync(store, key, cancellationToken).ConfigureAwait(false);
         BootstrapAdminKey = await _app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken).ConfigureAwait(false);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The first node to start records the verifier key in the store; every later start (of any
+    /// node sharing the database) must sign with the same key, or its checkpoints would not verify
+    /// on the other nodes.
+    /// </summary>
+    private static async Task CheckSigningKeyAsync(ISteleStore store, InstanceKey key, CancellationToken cancellationToken)
+    {
+        if (await store.TrySetSettingAsync(VerifierKeySetting, key.VerifierKeyText, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var recorded = await store.GetSettingAsync(VerifierKeySetting, cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(recorded, key.VerifierKeyText, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"This store's checkpoints are signed with the key {recorded}, but this node has {key.VerifierKeyText}. " +
+                "Nodes sharing a database must share the signing key: set SigningKeyFile (STELE_SIGNINGKEYFILE, --signing-key-file) or SigningKey (STELE_SIGNINGKEY) to the same key on every node.");
+        }
     }
 
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
@@ -143,6 +178,8 @@ public sealed class SteleHost : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
     }
+
+    private const string VerifierKeySetting = "checkpoint_verifier_key";
 
     public async ValueTask DisposeAsync()
     {
@@ -163,5 +200,14 @@ public sealed class SteleHost : IAsyncDisposable
 
         // The container disposes the sequencers (draining their queues) before the store they write to.
         await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Provisioned the application role with the owner connection; the schema is current")]
+        public static partial void Provisioned(ILogger logger);
+
+        [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Store opened: {Store}")]
+        public static partial void StoreOpened(ILogger logger, string store);
     }
 }

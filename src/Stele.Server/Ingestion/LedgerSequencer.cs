@@ -17,6 +17,11 @@ namespace Stele.Server.Ingestion;
 /// </summary>
 internal sealed partial class LedgerSequencer : IAsyncDisposable
 {
+    // Catching up reads one leaf hash per missed event in one query; beyond this many, rebuilding
+    // from the stored tree (a few tile reads) is cheaper.
+    private const long MaxCatchUpEvents = 4096;
+    private const int MaxConflictsPerGroup = 1000;
+
     private readonly ISteleStore _store;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
@@ -87,9 +92,84 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         _range = CompactRange.Restore(_size, source);
         _tiles = TileBoundaryTracker.Load(_size, (level, start, count) =>
             level == 0 ? _store.ReadLeafHashes(Ledger.Id, start, count) : _store.ReadNodeHashes(Ledger.Id, level, start, count));
-        _lastReceivedMicros = 0;
+        _lastReceivedMicros = await ReadLastReceivedMicrosAsync(_size, cancellationToken).ConfigureAwait(false);
         Publish();
         Log.SequencerLoaded(_logger, Ledger.Name, _size);
+    }
+
+    /// <summary>
+    /// Brings the state to the store's head, read under the ledger's lock: another node may have
+    /// appended since this node last wrote (shared PostgreSQL). Rather than rebuilding
+    /// everything, read only the leaf hashes appended since this node's size and extend the chain
+    /// head, compact range and tile tracker with them. The chain hash recomputed over those leaves
+    /// must equal the one the other node stored, or the state is rebuilt from the store in full.
+    /// </summary>
+    private async Task CatchUpAsync(LedgerHead head, CancellationToken cancellationToken)
+    {
+        var missing = head.Size - _size;
+        if (missing == 0 && head.ChainHead is not null && head.ChainHead.AsSpan().SequenceEqual(_chainHead))
+        {
+            // Nothing appended elsewhere: the usual case on a single node.
+            return;
+        }
+
+        if (missing <= 0 || missing > MaxCatchUpEvents)
+        {
+            await LoadStateAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var hashes = _store.ReadLeafHashes(Ledger.Id, _size, (int)missing);
+        if (hashes.Length != missing * MerkleHash.Size)
+        {
+            await LoadStateAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var chain = _chainHead;
+        var range = _range.Clone();
+        var tiles = _tiles.Clone();
+        var discarded = new List<StoredTreeNode>();
+        for (var i = 0; i < missing; i++)
+        {
+            var leaf = hashes.AsSpan(i * MerkleHash.Size, MerkleHash.Size).ToArray();
+            chain = ChainHash.Next(chain, leaf);
+            range.Append(leaf);
+
+            // The nodes these leaves complete were stored by the node that appended them.
+            tiles.Append(leaf, discarded);
+        }
+
+        if (head.ChainHead is null || !chain.AsSpan().SequenceEqual(head.ChainHead))
+        {
+            Log.CatchUpChainMismatch(_logger, Ledger.Name, _size, head.Size);
+            await LoadStateAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var previous = _size;
+        _size = head.Size;
+        _chainHead = chain;
+        _range = range;
+        _tiles = tiles;
+        _lastReceivedMicros = Math.Max(_lastReceivedMicros, await ReadLastReceivedMicrosAsync(_size, cancellationToken).ConfigureAwait(false));
+        Publish();
+        Log.CaughtUp(_logger, Ledger.Name, previous, _size);
+    }
+
+    /// <summary>received_at of the last stored event, so it never goes backwards across nodes whose clocks differ.</summary>
+    private async Task<long> ReadLastReceivedMicrosAsync(long size, CancellationToken cancellationToken)
+    {
+        long last = 0;
+        if (size > 0)
+        {
+            await foreach (var e in _store.ReadRangeAsync(Ledger.Id, size - 1, size, cancellationToken).ConfigureAwait(false))
+            {
+                last = e.ReceivedAtMicros;
+            }
+        }
+
+        return last;
     }
 
     private void Publish() => Volatile.Write(ref _snapshot, new LedgerSnapshot(_size, _range.Clone(), (byte[])_chainHead.Clone()));
@@ -110,17 +190,23 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
             try
             {
-                // Another node may have appended to this ledger (shared PostgreSQL): the store then
-                // writes nothing, and the group is sequenced again on the reloaded state.
+                // The group is sequenced under the ledger's lock, after catching up with whatever
+                // other nodes appended. An idempotency key stored by another node in between makes
+                // the store write nothing; the group is then sequenced again (the key is found and
+                // answered as a duplicate). Requests that queued meanwhile join the retry.
                 var attempts = 0;
                 while (!await CommitAsync(group).ConfigureAwait(false))
                 {
-                    if (++attempts == 100)
+                    if (++attempts == MaxConflictsPerGroup)
                     {
                         throw new InvalidOperationException($"Ledger {Ledger.Name}: gave up after {attempts} append conflicts.");
                     }
 
-                    await LoadStateAsync(CancellationToken.None).ConfigureAwait(false);
+                    while (count < _maxEventsPerCommit && reader.TryRead(out var late))
+                    {
+                        group.Add(late);
+                        count += late.Events.Count;
+                    }
                 }
             }
 #pragma warning disable CA1031 // A failed commit fails its requests; the loop must go on for the next ones.
@@ -150,6 +236,46 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
     /// <summary>Sequences and writes one group; false when the store reports a conflict (nothing written).</summary>
     private async Task<bool> CommitAsync(List<Submission> group)
+    {
+        Prepared? prepared = null;
+        var status = await _store.AppendAtHeadAsync(
+            Ledger.Id,
+            async head =>
+            {
+                await CatchUpAsync(head, CancellationToken.None).ConfigureAwait(false);
+                prepared = await PrepareAsync(group).ConfigureAwait(false);
+                return new AppendBatch(prepared.Rows, prepared.Nodes);
+            },
+            CancellationToken.None).ConfigureAwait(false);
+        if (status != AppendStatus.Committed || prepared is null)
+        {
+            Log.AppendConflict(_logger, Ledger.Name, status.ToString(), _size);
+            return false;
+        }
+
+        _size = prepared.Size;
+        _chainHead = prepared.Chain;
+        _range = prepared.Range;
+        _tiles = prepared.Tiles;
+        _lastReceivedMicros = prepared.ReceivedMicros;
+        Publish();
+
+        for (var s = 0; s < group.Count; s++)
+        {
+            group[s].Completion.TrySetResult(prepared.Outcomes[s].Select(o => new AppendOutcome(o.Event, o.Duplicate)).ToList());
+        }
+
+        if (prepared.Rows.Count > 0)
+        {
+            Log.Committed(_logger, Ledger.Name, prepared.Rows.Count, group.Count, _size);
+            Committed?.Invoke(this);
+        }
+
+        return true;
+    }
+
+    /// <summary>Assigns seqs from the current state, encodes and hashes the group; changes no state.</summary>
+    private async Task<Prepared> PrepareAsync(List<Submission> group)
     {
         // Idempotency: keys already stored return the stored event; a key repeated inside the
         // group returns the first event that carried it.
@@ -240,37 +366,22 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
             outcomes.Add(results);
         }
 
-        var status = await _store.AppendAsync(Ledger.Id, _size, rows, nodes, CancellationToken.None).ConfigureAwait(false);
-        if (status != AppendStatus.Committed)
-        {
-            Log.AppendConflict(_logger, Ledger.Name, status.ToString(), _size);
-            return false;
-        }
-
-        _size = size;
-        _chainHead = chain;
-        _range = range;
-        _tiles = tiles;
-        _lastReceivedMicros = receivedMicros;
-        Publish();
-
-        for (var s = 0; s < group.Count; s++)
-        {
-            group[s].Completion.TrySetResult(outcomes[s].Select(o => new AppendOutcome(o.Event, o.Duplicate)).ToList());
-        }
-
-        if (rows.Count > 0)
-        {
-            Log.Committed(_logger, Ledger.Name, rows.Count, group.Count, _size);
-            Committed?.Invoke(this);
-        }
-
-        return true;
+        return new Prepared(rows, nodes, outcomes, size, chain, range, tiles, receivedMicros);
     }
 
     internal static long ToMicros(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
     internal static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
+
+    private sealed record Prepared(
+        List<StoredEvent> Rows,
+        List<StoredTreeNode> Nodes,
+        List<(StoredEvent Event, bool Duplicate)[]> Outcomes,
+        long Size,
+        byte[] Chain,
+        CompactRange Range,
+        TileBoundaryTracker Tiles,
+        long ReceivedMicros);
 
     private sealed class Submission(IReadOnlyList<ParsedEvent> events)
     {
@@ -288,8 +399,14 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Ledger {Ledger} committed {Events} events from {Requests} requests; size {Size}")]
         public static partial void Committed(ILogger logger, string ledger, int events, int requests, long size);
 
-        [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Ledger {Ledger}: append at size {Size} met {Conflict}; reloading and retrying")]
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Debug, Message = "Ledger {Ledger}: append at size {Size} met {Conflict}; catching up and retrying")]
         public static partial void AppendConflict(ILogger logger, string ledger, string conflict, long size);
+
+        [LoggerMessage(EventId = 1005, Level = LogLevel.Debug, Message = "Ledger {Ledger}: caught up from size {From} to {To} (appended by another node)")]
+        public static partial void CaughtUp(ILogger logger, string ledger, long from, long to);
+
+        [LoggerMessage(EventId = 1006, Level = LogLevel.Critical, Message = "Ledger {Ledger}: the chain hash recomputed over the leaves stored from {From} to {To} differs from the stored chain head; reloading from the store. Run GET /verify.")]
+        public static partial void CatchUpChainMismatch(ILogger logger, string ledger, long from, long to);
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Ledger {Ledger}: a group commit of {Events} events failed")]
         public static partial void CommitFailed(ILogger logger, Exception exception, string ledger, int events);

@@ -98,6 +98,16 @@ internal sealed partial class CheckpointService(
             return null;
         }
 
+        // Other nodes sharing the database sign too: skip a size that one of them covered already.
+        // (A race may still store a smaller checkpoint after a larger one; every checkpoint signs a
+        // real prefix of the one ledger, so that is harmless, and an equal size is ignored by the store.)
+        var newest = await store.GetLatestCheckpointAsync(sequencer.Ledger.Id, cancellationToken).ConfigureAwait(false);
+        if (newest is not null && newest.Size >= snapshot.Size)
+        {
+            _latest[name] = (newest.Size, clock.GetUtcNow());
+            return null;
+        }
+
         var root = snapshot.Range.Root();
         var checkpoint = Checkpoint.Create(Origin(name), snapshot.Size, root, snapshot.ChainHead);
         var note = key.Signer.Sign(checkpoint);
@@ -112,12 +122,17 @@ internal sealed partial class CheckpointService(
     /// <summary>
     /// At start, before signing anything new: the tree the store holds at the last checkpoint's
     /// size must have that checkpoint's root, and the stored chain hash there its chain line.
+    /// The check reads only the tree and events up to that size, so it holds while other nodes append.
     /// </summary>
     private async Task<bool> StoredTreeMatchesAsync(LedgerSequencer sequencer, StoredCheckpoint checkpoint, CancellationToken cancellationToken)
     {
         var name = sequencer.Ledger.Name;
-        var snapshot = sequencer.Snapshot;
-        if (snapshot is null || snapshot.Size < checkpoint.Size)
+
+        // The store's size, not this node's snapshot: with several nodes, another one may have
+        // appended and signed since this node loaded the ledger. A ledger longer than its last
+        // checkpoint is normal (events arrive between checkpoints); a shorter one is not.
+        var head = await store.GetHeadAsync(sequencer.Ledger.Id, cancellationToken).ConfigureAwait(false);
+        if (head.Size < checkpoint.Size)
         {
             Log.IntegrityFailure(logger, name, checkpoint.Size, "the ledger is shorter than its last signed checkpoint");
             return false;

@@ -179,7 +179,51 @@ public sealed class PostgresSteleStore : ISteleStore
             }
         }
 
-        // Round trip 2: every row of the group as one array-valued INSERT per table.
+        return await InsertAndCommitAsync(connection, transaction, ledgerId, events, nodes, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<AppendStatus> AppendAtHeadAsync(long ledgerId, Func<LedgerHead, Task<AppendBatch>> build, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        // Round trip 1: durable commit, the ledger's lock (waiters are granted in arrival order, so
+        // nodes take turns), then the head, read after the lock is held.
+        LedgerHead head;
+        await using (var check = new NpgsqlBatch(connection, transaction))
+        {
+            check.BatchCommands.Add(Batched(
+                "SELECT set_config('synchronous_commit', 'on', true), pg_advisory_xact_lock($1);",
+                new NpgsqlParameter { Value = LedgerLockNamespace | ledgerId }));
+            check.BatchCommands.Add(Batched(
+                "SELECT seq, chain_hash FROM events WHERE ledger_id = $1 ORDER BY seq DESC LIMIT 1;",
+                new NpgsqlParameter { Value = ledgerId }));
+            await using var reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            head = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                ? new LedgerHead(reader.GetInt64(0) + 1, (byte[])reader[1])
+                : new LedgerHead(0, null);
+        }
+
+        var batch = await build(head).ConfigureAwait(false);
+        if (batch.Events.Count == 0)
+        {
+            await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            return AppendStatus.Committed;
+        }
+
+        if (batch.Events[0].Seq != head.Size)
+        {
+            throw new InvalidOperationException($"Ledger {ledgerId}: the batch starts at seq {batch.Events[0].Seq} but the ledger's size is {head.Size}.");
+        }
+
+        return await InsertAndCommitAsync(connection, transaction, ledgerId, batch.Events, batch.Nodes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Round trip 2 and the commit: every row of the group as one array-valued INSERT per table.</summary>
+    private static async Task<AppendStatus> InsertAndCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long ledgerId, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken)
+    {
         await using (var insert = new NpgsqlBatch(connection, transaction))
         {
             AddEventInserts(insert, ledgerId, events);

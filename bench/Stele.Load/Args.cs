@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Stele.Load;
 
 /// <summary>Command-line options of the load generator.</summary>
-internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke)
+internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke, string? Postgres = null)
 {
     public static Args Parse(string[] args)
     {
@@ -14,6 +14,7 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
         var seconds = 10.0;
         IReadOnlyList<string> scenarios = ["ceiling", "batch", "single", "query", "proof", "verify"];
         var smoke = false;
+        string? postgres = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -26,6 +27,7 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
                 case "--seconds": seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--scenarios": scenarios = Next().Split(','); break;
                 case "--smoke": smoke = true; break;
+                case "--postgres": postgres = Next(); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -36,6 +38,6 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
             seconds = Math.Min(seconds, 1);
         }
 
-        return new Args(url, key, dll, clients, TimeSpan.FromSeconds(seconds), scenarios, smoke);
+        return new Args(url, key, dll, clients, TimeSpan.FromSeconds(seconds), scenarios, smoke, postgres);
     }
 }

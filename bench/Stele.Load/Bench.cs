@@ -12,14 +12,27 @@ internal static class Bench
             lines.Add((await SqliteCeiling.RunAsync(batches, 1000, progress, cancellationToken).ConfigureAwait(false)).ToString());
         }
 
+        if (options.Scenarios.Contains("diy"))
+        {
+            var connection = options.Postgres ?? throw new ArgumentException("the diy scenario needs --postgres CONNECTION");
+            lines.Add((await PostgresDiyBaseline.RunAsync(connection, options.Clients, options.Duration, progress, cancellationToken).ConfigureAwait(false)).ToString());
+        }
+
         SpawnedServer? spawned = null;
         try
         {
+            if (!options.Scenarios.Any(s => s is "batch" or "single" or "query" or "proof" or "verify"))
+            {
+                return lines;
+            }
+
             Uri url;
             string key;
             if (options.Url is null)
             {
-                spawned = await SpawnedServer.StartAsync(options.SteleDll).ConfigureAwait(false);
+                // With --postgres the spawned server stores into PostgreSQL (same database as the baseline).
+                var environment = options.Postgres is null ? null : new Dictionary<string, string> { ["STELE_STORE"] = options.Postgres };
+                spawned = await SpawnedServer.StartAsync(options.SteleDll, environment).ConfigureAwait(false);
                 url = spawned.Address;
                 key = spawned.AdminKey;
             }
@@ -39,7 +52,7 @@ internal static class Bench
                     "query" => await runner.QueryAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false),
                     "proof" => await ProofAfterCheckpointAsync(runner, options, cancellationToken).ConfigureAwait(false),
                     "verify" => await runner.VerifyAsync(cancellationToken).ConfigureAwait(false),
-                    "ceiling" => null,
+                    "ceiling" or "diy" => null,
                     _ => throw new ArgumentException($"unknown scenario {scenario}"),
                 };
                 if (result is not null)

@@ -2,7 +2,8 @@ using Stele.Load;
 
 // stele load generator. Usage:
 //   dotnet run -c Release --project bench/Stele.Load -- [--url URL --key KEY] [--stele PATH/stele.dll]
-//       [--clients 64] [--seconds 10] [--scenarios single,batch,query,proof,verify,ceiling] [--smoke]
+//       [--clients 64] [--seconds 10] [--scenarios single,batch,query,proof,verify,ceiling,diy] [--smoke]
+//       [--postgres CONNECTION]   (the diy baseline, and the spawned server stores there too)
 // Without --url it starts `stele serve` itself (from --stele, default .build/stele/stele.dll) on a
 // fresh data directory and a loopback port, and reports the server's peak RSS.
 var options = Args.Parse(args);

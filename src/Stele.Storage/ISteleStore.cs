@@ -77,4 +77,17 @@ public interface ISteleStore : IAsyncDisposable
 
     /// <summary>Sets a setting only if it is not set yet; returns false if it was.</summary>
     Task<bool> TrySetSettingAsync(string name, string value, CancellationToken cancellationToken);
+
+    Task AddExportAsync(ExportJob job, CancellationToken cancellationToken);
+
+    Task<ExportJob?> GetExportAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Jobs still to do (<c>queued</c> or <c>running</c>), oldest first.</summary>
+    Task<IReadOnlyList<ExportJob>> ListUnfinishedExportsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes a job's state, progress, file and times (everything but id, ledger, request and creation).</summary>
+    Task UpdateExportAsync(ExportJob job, CancellationToken cancellationToken);
+
+    /// <summary>How many exports of a ledger were created at or after <paramref name="since"/> (for the monthly quota).</summary>
+    Task<long> CountExportsSinceAsync(long ledgerId, DateTimeOffset since, CancellationToken cancellationToken);
 }

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Stele.Server.Api;
 using Stele.Server.Auth;
 using Stele.Server.Configuration;
+using Stele.Server.Exports;
 using Stele.Server.Governance;
 using Stele.Server.Ingestion;
 using Stele.Server.Integrity;
@@ -104,6 +105,8 @@ public sealed class SteleHost : IAsyncDisposable
         services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew));
         services.AddSingleton<CheckpointService>();
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointService>());
+        services.AddSingleton<ExportService>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExportService>());
         services.AddOpenApi();
 
         var app = builder.Build();
@@ -117,10 +120,12 @@ public sealed class SteleHost : IAsyncDisposable
         var api = app.MapGroup("/api/v1");
         EventEndpoints.Map(api, string.Empty);
         IntegrityEndpoints.Map(api, string.Empty);
+        ExportEndpoints.Map(api, string.Empty);
         AdminEndpoints.Map(api);
         var ledgerApi = app.MapGroup("/api/v1/ledgers/{ledger}");
         EventEndpoints.Map(ledgerApi, "InLedger");
         IntegrityEndpoints.Map(ledgerApi, "InLedger");
+        ExportEndpoints.Map(ledgerApi, "InLedger");
         TlogEndpoints.Map(app);
         OperationsEndpoints.Map(app);
         app.MapOpenApi("/openapi/{documentName}.json");

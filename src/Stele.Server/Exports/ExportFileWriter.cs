@@ -49,35 +49,36 @@ internal sealed class ExportFileWriter(ISteleStore store, TimeProvider clock)
         var total = request.Filters.Count == 0 ? bound : await CountAsync(ledger, request, bound, cancellationToken).ConfigureAwait(false);
         await progress(0, total).ConfigureAwait(false);
 
-        var output = request.Gzip ? new GZipStream(destination, CompressionLevel.Optimal, leaveOpen: true) : destination;
+        // The destination buffers (a FileStream); gzip gets a buffer in front so it compresses big blocks.
+        // Disposing the gzip stream writes its trailer and leaves the destination open.
+        var output = request.Gzip
+            ? new BufferedStream(new GZipStream(destination, CompressionLevel.Optimal, leaveOpen: true), 1 << 16)
+            : null;
         try
         {
-            var buffered = new BufferedStream(output, 1 << 16);
-            await using (buffered.ConfigureAwait(false))
+            var target = output ?? destination;
+            long done;
+            if (request.Format == ExportRequest.Csv)
             {
-                long done;
-                if (request.Format == ExportRequest.Csv)
+                var text = new StreamWriter(target, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16, leaveOpen: true);
+                await using (text.ConfigureAwait(false))
                 {
-                    var text = new StreamWriter(buffered, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16, leaveOpen: true);
-                    await using (text.ConfigureAwait(false))
-                    {
-                        var csv = new CsvEventWriter(text);
-                        csv.WriteHeader();
-                        done = await ForEachAsync(ledger, request, bound, total, progress, e => csv.Write(ledger.Name, e), cancellationToken).ConfigureAwait(false);
-                    }
+                    var csv = new CsvEventWriter(text);
+                    csv.WriteHeader();
+                    done = await ForEachAsync(ledger, request, bound, total, progress, e => csv.Write(ledger.Name, e), cancellationToken).ConfigureAwait(false);
                 }
-                else
-                {
-                    done = await WriteJsonLinesAsync(ledger, request, bound, total, checkpoint, buffered, progress, cancellationToken).ConfigureAwait(false);
-                }
-
-                await buffered.FlushAsync(cancellationToken).ConfigureAwait(false);
-                return done;
             }
+            else
+            {
+                done = await WriteJsonLinesAsync(ledger, request, bound, total, checkpoint, target, progress, cancellationToken).ConfigureAwait(false);
+            }
+
+            await target.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return done;
         }
         finally
         {
-            if (request.Gzip)
+            if (output is not null)
             {
                 await output.DisposeAsync().ConfigureAwait(false);
             }

@@ -49,7 +49,7 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
         var state = new State(report);
         long lineNumber = 0;
         var ended = false;
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        while (await ReadLineAsync(reader, report, lineNumber, cancellationToken).ConfigureAwait(false) is { } line)
         {
             lineNumber++;
             if (line.Length == 0)
@@ -124,6 +124,20 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
         return report;
     }
 
+    /// <summary>Reads a line; a corrupt file (bad gzip data, invalid UTF-8) is a finding that ends the reading.</summary>
+    private static async Task<string?> ReadLineAsync(StreamReader reader, BundleReport report, long lineNumber, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or DecoderFallbackException)
+        {
+            report.Add(new(lineNumber + 1, null, null, "bundle_malformed", $"the file is corrupt after line {lineNumber}: {ex.Message}"));
+            return null;
+        }
+    }
+
     private void CheckCheckpoint(JsonElement root, State state)
     {
         var report = state.Report;
@@ -150,7 +164,7 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
         }
 
         // The unsigned copies beside the note must agree with it.
-        if (root.TryGetProperty("tree_size", out var size) && (!size.TryGetInt64(out var claimed) || claimed != state.TreeSize))
+        if (root.TryGetProperty("tree_size", out var size) && Int64(root, "tree_size") != state.TreeSize)
         {
             report.Add(new(1, null, null, "checkpoint_inconsistent", $"tree_size {size.GetRawText()} differs from the signed size {state.TreeSize}"));
         }
@@ -170,7 +184,7 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
         if (root.TryGetProperty("event", out var exported) && exported.ValueKind == JsonValueKind.Object)
         {
             id = String(exported, "id");
-            seq = exported.TryGetProperty("seq", out var s) && s.TryGetInt64(out var n) ? n : null;
+            seq = Int64(exported, "seq");
         }
         else
         {
@@ -248,8 +262,8 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
         }
 
         if (!root.TryGetProperty("inclusion_proof", out var proof) || proof.ValueKind != JsonValueKind.Object
-            || !proof.TryGetProperty("leaf_index", out var indexElement) || !indexElement.TryGetInt64(out var index)
-            || !proof.TryGetProperty("tree_size", out var sizeElement) || !sizeElement.TryGetInt64(out var size)
+            || Int64(proof, "leaf_index") is not { } index
+            || Int64(proof, "tree_size") is not { } size
             || !proof.TryGetProperty("hashes", out var hashesElement) || hashesElement.ValueKind != JsonValueKind.Array)
         {
             fail("root_mismatch", "the inclusion proof is missing or malformed");
@@ -273,7 +287,7 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
         {
             try
             {
-                hashes.Add(Convert.FromHexString(h.GetString() ?? string.Empty));
+                hashes.Add(Convert.FromHexString(h.ValueKind == JsonValueKind.String ? h.GetString()! : string.Empty));
             }
             catch (FormatException)
             {
@@ -377,7 +391,7 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
 
     private static void CheckOrder(JsonElement root, long seq, State state, Action<string, string> fail)
     {
-        long? prevSeq = root.TryGetProperty("prev_seq", out var p) && p.TryGetInt64(out var v) ? v : null;
+        var prevSeq = Int64(root, "prev_seq");
         if (prevSeq != state.LastSeq)
         {
             fail(
@@ -403,13 +417,13 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
     private static void CheckEnd(JsonElement root, long line, State state)
     {
         var report = state.Report;
-        var count = root.TryGetProperty("event_count", out var c) && c.TryGetInt64(out var n) ? n : (long?)null;
+        var count = Int64(root, "event_count");
         if (count != state.Count)
         {
             report.Add(new(line, null, null, "missing_event", $"the end line counts {count?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)"} events, the bundle holds {state.Count}"));
         }
 
-        long? lastSeq = root.TryGetProperty("last_seq", out var l) && l.TryGetInt64(out var ls) ? ls : null;
+        var lastSeq = Int64(root, "last_seq");
         if (lastSeq != state.LastSeq)
         {
             report.Add(new(line, lastSeq, null, "missing_event", $"the end line says the last event is seq {lastSeq}, the bundle's last is seq {state.LastSeq}"));
@@ -421,6 +435,9 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
             report.Add(new(line, null, null, "missing_event", $"the seq list digests to {digest}, the end line says {String(root, "seqs_sha256")}"));
         }
     }
+
+    private static long? Int64(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : null;
 
     private static string? String(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -179,6 +179,25 @@ public sealed class ExportBundleVerificationTests(ExportBundleFixture fixture) :
     }
 
     [Fact]
+    public async Task An_unfiltered_bundle_with_a_removed_row_and_patched_links_still_fails()
+    {
+        // Drop the last event (seq 0) and fix up the end line: only the checkpoint's size gives it away.
+        var lines = fixture.Lines.Where((_, i) => i != 50).ToArray();
+        var end = JsonNode.Parse(lines[^1])!;
+        var kept = lines[1..^1].Select(l => JsonNode.Parse(l)!["event"]!["seq"]!.GetValue<long>()).ToArray();
+        var digest = System.Security.Cryptography.SHA256.HashData(kept.SelectMany(s => BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(s))).ToArray());
+        end["event_count"] = kept.Length;
+        end["last_seq"] = kept[^1];
+        end["seqs_sha256"] = Convert.ToHexStringLower(digest);
+        lines[^1] = end.ToJsonString();
+
+        var report = await VerifyAsync(lines);
+        Assert.True(report.Unfiltered);
+        Assert.Single(report.Failures);
+        Assert.Contains("must hold all 50 events", report.Failures[0].Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_duplicated_row_fails()
     {
         var lines = fixture.Lines.ToList();

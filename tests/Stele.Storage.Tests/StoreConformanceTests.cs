@@ -525,6 +525,50 @@ public abstract class StoreConformanceTests
     }
 
     [StoreFact]
+    public async Task An_export_job_is_stored_updated_listed_while_unfinished_and_counted()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        var other = await store.CreateLedgerAsync("other", null, Now, None);
+        var job = new ExportJob
+        {
+            Id = "exp_1",
+            LedgerId = ledger!.Id,
+            Request = """{"format":"csv"}""",
+            CreatedBy = "key_1",
+            CreatedAt = Now,
+            State = ExportJob.Queued,
+        };
+        await store.AddExportAsync(job, None);
+        await store.AddExportAsync(job with { Id = "exp_2", LedgerId = other!.Id, CreatedAt = Now.AddSeconds(1) }, None);
+        await store.AddExportAsync(job with { Id = "exp_old", CreatedAt = Now.AddDays(-40), State = ExportJob.Failed, Error = "gone" }, None);
+
+        Assert.Equal(job, await store.GetExportAsync("exp_1", None));
+        Assert.Null(await store.GetExportAsync("exp_none", None));
+        Assert.Equal(["exp_1", "exp_2"], (await store.ListUnfinishedExportsAsync(None)).Select(j => j.Id));
+
+        var running = job with { State = ExportJob.Running, RowsDone = 10, RowsTotal = 20, StartedAt = Now.AddSeconds(2) };
+        await store.UpdateExportAsync(running, None);
+        Assert.Equal(running, await store.GetExportAsync("exp_1", None));
+        Assert.Equal(["exp_1", "exp_2"], (await store.ListUnfinishedExportsAsync(None)).Select(j => j.Id));
+
+        var done = running with
+        {
+            State = ExportJob.Succeeded, RowsDone = 20, FileName = "exp_1.csv", FileSize = 1234,
+            FinishedAt = Now.AddSeconds(3), ExpiresAt = Now.AddDays(7),
+        };
+        await store.UpdateExportAsync(done, None);
+        await using var again = OpenSameDatabase(store);
+        await again.InitializeAsync(None);
+        Assert.Equal(done, await again.GetExportAsync("exp_1", None));
+        Assert.Equal(["exp_2"], (await again.ListUnfinishedExportsAsync(None)).Select(j => j.Id));
+
+        Assert.Equal(1, await store.CountExportsSinceAsync(ledger.Id, Now.AddDays(-1), None));
+        Assert.Equal(2, await store.CountExportsSinceAsync(ledger.Id, Now.AddDays(-41), None));
+        Assert.Equal(1, await store.CountExportsSinceAsync(other.Id, Now, None));
+    }
+
+    [StoreFact]
     public async Task The_database_rejects_update_and_delete_on_every_append_only_table()
     {
         await using var store = await CreateStoreAsync();

@@ -14,6 +14,9 @@ internal sealed class BundleReport
 
     public long EventsChecked { get; set; }
 
+    /// <summary>True when the bundle's (unsigned) request has no filters, so it must cover the whole checkpoint.</summary>
+    public bool Unfiltered { get; set; }
+
     public long PayloadsErased { get; set; }
 
     public long FailureCount { get; private set; }

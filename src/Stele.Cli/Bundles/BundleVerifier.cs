@@ -163,6 +163,10 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
             return;
         }
 
+        // An unfiltered export must hold the whole tree: every seq below the checkpoint's size.
+        state.Report.Unfiltered = root.TryGetProperty("request", out var request) && request.ValueKind == JsonValueKind.Object
+            && request.EnumerateObject().All(p => p.Name is "format" or "gzip" or "include_proofs");
+
         // The unsigned copies beside the note must agree with it.
         if (root.TryGetProperty("tree_size", out var size) && Int64(root, "tree_size") != state.TreeSize)
         {
@@ -427,6 +431,11 @@ internal sealed class BundleVerifier(NoteVerifierKey key)
         if (lastSeq != state.LastSeq)
         {
             report.Add(new(line, lastSeq, null, "missing_event", $"the end line says the last event is seq {lastSeq}, the bundle's last is seq {state.LastSeq}"));
+        }
+
+        if (report.Unfiltered && state.Root is not null && (state.Count != state.TreeSize || (state.Count > 0 && state.LastSeq != 0)))
+        {
+            report.Add(new(line, null, null, "missing_event", $"the export has no filters, so it must hold all {state.TreeSize} events of the checkpoint; it holds {state.Count}"));
         }
 
         var digest = Convert.ToHexStringLower(state.SeqDigest.GetHashAndReset());

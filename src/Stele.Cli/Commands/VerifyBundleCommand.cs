@@ -45,6 +45,9 @@ internal static class VerifyBundleCommand
         var c = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(c, $"ledger {report.Ledger ?? "(unknown)"}, checkpoint size {report.TreeSize?.ToString(c) ?? "(unverified)"}"));
         output.WriteLine(string.Create(c, $"events checked: {report.EventsChecked}, payloads erased: {report.PayloadsErased}, failures: {report.FailureCount}"));
+        output.WriteLine(report.Unfiltered
+            ? "scope: unfiltered export, checked to hold every event up to the checkpoint"
+            : "scope: filtered export (as the bundle's request says); completeness against the server is not checked offline");
         foreach (var failure in report.Failures)
         {
             output.WriteLine(failure.ToString());

@@ -257,6 +257,32 @@ public sealed class ExportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Exports_beyond_the_per_ledger_limit_wait_queued_and_a_proof_export_waits_for_a_checkpoint()
+    {
+        await _server.DisposeAsync();
+        _server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["ExportConcurrencyPerLedger"] = "1",
+            ["CheckpointInterval"] = "00:10:00",
+        });
+
+        // No checkpoint covers this event for ten minutes, so the proof export keeps running.
+        await IngestVariedAsync(1);
+
+        var proofs = await ExportClient.CreateAsync(_server.Admin, "api/v1/", """{"format":"jsonl","include_proofs":true}""");
+        var csv = await ExportClient.CreateAsync(_server.Admin, "api/v1/", """{"format":"csv"}""");
+        await Task.Delay(1500);
+
+        var first = JsonDocument.Parse(await _server.Admin.GetStringAsync($"api/v1/exports/{proofs}")).RootElement;
+        var second = JsonDocument.Parse(await _server.Admin.GetStringAsync($"api/v1/exports/{csv}")).RootElement;
+        Assert.Equal("running", first.GetProperty("state").GetString());
+        Assert.Equal("queued", second.GetProperty("state").GetString());
+        using var early = await _server.Admin.GetAsync($"api/v1/exports/{proofs}/download");
+        Assert.Equal(HttpStatusCode.Conflict, early.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), early.Headers.RetryAfter?.Delta);
+    }
+
+    [Fact]
     public async Task An_expired_export_is_no_longer_downloadable()
     {
         await _server.DisposeAsync();

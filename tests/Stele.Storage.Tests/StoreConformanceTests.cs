@@ -554,8 +554,12 @@ public abstract class StoreConformanceTests
 
         var done = running with
         {
-            State = ExportJob.Succeeded, RowsDone = 20, FileName = "exp_1.csv", FileSize = 1234,
-            FinishedAt = Now.AddSeconds(3), ExpiresAt = Now.AddDays(7),
+            State = ExportJob.Succeeded,
+            RowsDone = 20,
+            FileName = "exp_1.csv",
+            FileSize = 1234,
+            FinishedAt = Now.AddSeconds(3),
+            ExpiresAt = Now.AddDays(7),
         };
         await store.UpdateExportAsync(done, None);
         await using var again = OpenSameDatabase(store);

@@ -63,7 +63,8 @@ internal sealed class CsvEventWriter(TextWriter output)
     internal static string Neutralise(string cell) =>
         cell.Length > 0 && cell[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + cell : cell;
 
-    private void WriteRow(IReadOnlyList<string> cells)
+    /// <summary>Writes one row: each cell neutralised, then quoted if needed.</summary>
+    internal void WriteRow(IReadOnlyList<string> cells)
     {
         for (var i = 0; i < cells.Count; i++)
         {

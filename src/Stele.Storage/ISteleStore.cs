@@ -78,7 +78,12 @@ public interface ISteleStore : IAsyncDisposable
     /// <summary>Sets a setting only if it is not set yet; returns false if it was.</summary>
     Task<bool> TrySetSettingAsync(string name, string value, CancellationToken cancellationToken);
 
-    Task AddExportAsync(ExportJob job, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a new export job unless its ledger already created <paramref name="quota"/> exports at or
+    /// after <paramref name="quotaSince"/>; the check and the insert are one atomic step, so
+    /// concurrent requests cannot overrun the quota. Returns false (nothing written) when over quota.
+    /// </summary>
+    Task<bool> TryAddExportAsync(ExportJob job, DateTimeOffset quotaSince, long quota, CancellationToken cancellationToken);
 
     Task<ExportJob?> GetExportAsync(string id, CancellationToken cancellationToken);
 

@@ -207,12 +207,15 @@ public sealed class ExportTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_monthly_quota_answers_429_quota_exceeded_with_Retry_After()
+    public async Task The_monthly_quota_answers_429_quota_exceeded_with_Retry_After_even_under_concurrent_requests()
     {
-        for (var i = 0; i < 20; i++)
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 30).Select(async _ =>
         {
-            _ = await ExportClient.CreateAsync(_server.Admin, "api/v1/", """{"format":"csv"}""");
-        }
+            using var r = await _server.Admin.PostAsync("api/v1/exports", TestServer.Json("""{"format":"csv"}"""));
+            return r.StatusCode;
+        }));
+        Assert.Equal(20, attempts.Count(s => s == HttpStatusCode.Accepted));
+        Assert.Equal(10, attempts.Count(s => s == (HttpStatusCode)429));
 
         using var response = await _server.Admin.PostAsync("api/v1/exports", TestServer.Json("""{"format":"csv"}"""));
         Assert.Equal((HttpStatusCode)429, response.StatusCode);
@@ -232,7 +235,7 @@ public sealed class ExportTests : IAsyncLifetime
         {
             await other.InitializeAsync(CancellationToken.None);
             var defaultLedger = await other.FindLedgerAsync("default", CancellationToken.None);
-            await other.AddExportAsync(new ExportJob
+            Assert.True(await other.TryAddExportAsync(new ExportJob
             {
                 Id = "exp_orphan",
                 LedgerId = defaultLedger!.Id,
@@ -242,7 +245,7 @@ public sealed class ExportTests : IAsyncLifetime
                 State = ExportJob.Running,
                 RowsDone = 5,
                 StartedAt = DateTimeOffset.UtcNow,
-            }, CancellationToken.None);
+            }, DateTimeOffset.UnixEpoch, long.MaxValue, CancellationToken.None));
         }
 
         var status = await ExportClient.WaitAsync(_server.Admin, "api/v1/", "exp_orphan");

@@ -539,9 +539,16 @@ public abstract class StoreConformanceTests
             CreatedAt = Now,
             State = ExportJob.Queued,
         };
-        await store.AddExportAsync(job, None);
-        await store.AddExportAsync(job with { Id = "exp_2", LedgerId = other!.Id, CreatedAt = Now.AddSeconds(1) }, None);
-        await store.AddExportAsync(job with { Id = "exp_old", CreatedAt = Now.AddDays(-40), State = ExportJob.Failed, Error = "gone" }, None);
+        Assert.True(await store.TryAddExportAsync(job, Now.AddDays(-1), 10, None));
+        Assert.True(await store.TryAddExportAsync(job with { Id = "exp_2", LedgerId = other!.Id, CreatedAt = Now.AddSeconds(1) }, Now.AddDays(-1), 1, None));
+        Assert.True(await store.TryAddExportAsync(job with { Id = "exp_old", CreatedAt = Now.AddDays(-40), State = ExportJob.Failed, Error = "gone" }, Now.AddDays(-41), 2, None));
+
+        // Over quota: nothing is written. The quota counts only exports since the given time.
+        Assert.False(await store.TryAddExportAsync(job with { Id = "exp_3" }, Now.AddDays(-41), 2, None));
+        Assert.False(await store.TryAddExportAsync(job with { Id = "exp_4", LedgerId = other.Id }, Now.AddDays(-1), 1, None));
+        Assert.True(await store.TryAddExportAsync(job with { Id = "exp_5", State = ExportJob.Failed }, Now.AddDays(-1), 2, None));
+        Assert.Null(await store.GetExportAsync("exp_3", None));
+        Assert.Null(await store.GetExportAsync("exp_4", None));
 
         Assert.Equal(job, await store.GetExportAsync("exp_1", None));
         Assert.Null(await store.GetExportAsync("exp_none", None));
@@ -567,8 +574,8 @@ public abstract class StoreConformanceTests
         Assert.Equal(done, await again.GetExportAsync("exp_1", None));
         Assert.Equal(["exp_2"], (await again.ListUnfinishedExportsAsync(None)).Select(j => j.Id));
 
-        Assert.Equal(1, await store.CountExportsSinceAsync(ledger.Id, Now.AddDays(-1), None));
-        Assert.Equal(2, await store.CountExportsSinceAsync(ledger.Id, Now.AddDays(-41), None));
+        Assert.Equal(2, await store.CountExportsSinceAsync(ledger.Id, Now.AddDays(-1), None));
+        Assert.Equal(3, await store.CountExportsSinceAsync(ledger.Id, Now.AddDays(-41), None));
         Assert.Equal(1, await store.CountExportsSinceAsync(other.Id, Now, None));
     }
 

@@ -35,16 +35,6 @@ internal static class ExportEndpoints
         var now = clock.GetUtcNow();
         var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
         var quota = options.Value.ExportMonthlyQuota;
-        var used = await store.CountExportsSinceAsync(ledger.Id, monthStart, context.RequestAborted).ConfigureAwait(false);
-        if (used >= quota)
-        {
-            var retry = (int)Math.Ceiling((monthStart.AddMonths(1) - now).TotalSeconds);
-            throw new ApiException(429, "quota_exceeded", "Quota exceeded", $"The ledger has used its {quota} exports for this month.")
-            {
-                RetryAfterSeconds = Math.Max(1, retry),
-            };
-        }
-
         var job = new ExportJob
         {
             Id = "exp_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
@@ -54,7 +44,15 @@ internal static class ExportEndpoints
             CreatedAt = now,
             State = ExportJob.Queued,
         };
-        await store.AddExportAsync(job, context.RequestAborted).ConfigureAwait(false);
+        if (!await store.TryAddExportAsync(job, monthStart, quota, context.RequestAborted).ConfigureAwait(false))
+        {
+            var retry = (int)Math.Ceiling((monthStart.AddMonths(1) - now).TotalSeconds);
+            throw new ApiException(429, "quota_exceeded", "Quota exceeded", $"The ledger has used its {quota} exports for this month.")
+            {
+                RetryAfterSeconds = Math.Max(1, retry),
+            };
+        }
+
         await audit.RecordAsync(caller.Key.Id, "export.created", "export", job.Id, context, Details(ledger, request), context.RequestAborted)
             .ConfigureAwait(false);
         service.Wake();

@@ -443,23 +443,45 @@ public sealed class PostgresSteleStore : ISteleStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
+    /// <summary>First key of the two-key advisory locks that serialise export quota checks ("Ex" in ASCII).</summary>
+    private const int ExportQuotaLockSpace = 0x4578;
+
     private const string SelectExports =
         "SELECT id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at FROM exports";
 
-    public async Task AddExportAsync(ExportJob job, CancellationToken cancellationToken)
+    public async Task<bool> TryAddExportAsync(ExportJob job, DateTimeOffset quotaSince, long quota, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        await using var command = _dataSource.CreateCommand(
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        // Under READ COMMITTED two transactions could both count below the quota; a transaction-scoped
+        // advisory lock per ledger (in its own key space) serialises the check across Stele nodes.
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, $2);", connection, transaction))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = ExportQuotaLockSpace });
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = unchecked((int)job.LedgerId) });
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var command = new NpgsqlCommand(
             """
             INSERT INTO exports (id, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at, ledger_id, request, created_by, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14);
-            """);
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+            WHERE (SELECT COUNT(*) FROM exports WHERE ledger_id = $11 AND created_at >= $15) < $16;
+            """,
+            connection,
+            transaction);
         AddExportState(command, job);
         command.Parameters.Add(new NpgsqlParameter { Value = job.LedgerId });
         command.Parameters.Add(new NpgsqlParameter { Value = job.Request });
         command.Parameters.Add(new NpgsqlParameter { Value = job.CreatedBy });
         command.Parameters.Add(new NpgsqlParameter { Value = Micros(job.CreatedAt) });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter { Value = Micros(quotaSince) });
+        command.Parameters.Add(new NpgsqlParameter { Value = quota });
+        var added = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return added;
     }
 
     public async Task<ExportJob?> GetExportAsync(string id, CancellationToken cancellationToken)

@@ -683,7 +683,7 @@ public sealed class SqliteSteleStore : ISteleStore
     private const string SelectExports =
         "SELECT id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at FROM exports";
 
-    public async Task AddExportAsync(ExportJob job, CancellationToken cancellationToken)
+    public async Task<bool> TryAddExportAsync(ExportJob job, DateTimeOffset quotaSince, long quota, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -693,14 +693,17 @@ public sealed class SqliteSteleStore : ISteleStore
             command.CommandText =
                 """
                 INSERT INTO exports (id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at)
-                VALUES ($id, $ledger, $request, $created_by, $created_at, $state, $rows_done, $rows_total, $file_name, $file_size, $error, $started_at, $finished_at, $expires_at);
+                SELECT $id, $ledger, $request, $created_by, $created_at, $state, $rows_done, $rows_total, $file_name, $file_size, $error, $started_at, $finished_at, $expires_at
+                WHERE (SELECT COUNT(*) FROM exports WHERE ledger_id = $ledger AND created_at >= $since) < $quota;
                 """;
+            command.Parameters.AddWithValue("$since", Micros(quotaSince));
+            command.Parameters.AddWithValue("$quota", quota);
             command.Parameters.AddWithValue("$ledger", job.LedgerId);
             command.Parameters.AddWithValue("$request", job.Request);
             command.Parameters.AddWithValue("$created_by", job.CreatedBy);
             command.Parameters.AddWithValue("$created_at", Micros(job.CreatedAt));
             AddExportState(command, job);
-            command.ExecuteNonQuery();
+            return command.ExecuteNonQuery() == 1;
         }
         finally
         {

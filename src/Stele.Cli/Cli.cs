@@ -17,6 +17,14 @@ internal static class Cli
           stele verify --url URL --ledger NAME --key API_KEY [--vkey VERIFIER_KEY]
               Download a ledger's checkpoint, tiles, entries and payloads over /tlog/ and check
               everything locally. Exits 1 if anything does not verify.
+          stele verify FILE --key VERIFIER_KEY
+              Check an export bundle (jsonl with proofs, gzip'd or not) offline against a pinned
+              verifier key (text or file). Exits 1 if anything does not verify.
+          stele export --url URL --ledger NAME --key API_KEY --format jsonl|csv --out FILE
+                [--gzip] [--proofs] [--action P] [--actor-id ID] [--resource R] [--resource-id ID]
+                [--target-type T] [--target-id ID] [--tenant-id ID] [--session-id ID]
+                [--ip-country CC] [--outcome success|failure] [--from TIME] [--to TIME] [--search TEXT]
+              Create an export on the server, show its progress, and download it.
           stele public-key [--data-dir DIR] | --url URL
               Print the instance's C2SP verifier key (from the data directory or a server).
 
@@ -25,6 +33,10 @@ internal static class Cli
         STELE_SIGNINGKEYFILE, STELE_SIGNINGKEY, ...). Prefer STELE_STORE over --store for a
         connection that holds a password: flags are visible to other local users.
         """;
+
+    /// <summary>The online form of <c>verify</c> names a server; the offline one (a bundle file) does not.</summary>
+    private static bool IsOnline(string[] args) =>
+        args.Any(a => a == "--url" || a.StartsWith("--url=", StringComparison.Ordinal));
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -39,7 +51,9 @@ internal static class Cli
             return args[0] switch
             {
                 "serve" => await ServeCommand.RunAsync(args[1..]).ConfigureAwait(false),
-                "verify" => await VerifyCommand.RunAsync(args[1..]).ConfigureAwait(false),
+                "verify" when IsOnline(args) => await VerifyCommand.RunAsync(args[1..]).ConfigureAwait(false),
+                "verify" => await VerifyBundleCommand.RunAsync(args[1..]).ConfigureAwait(false),
+                "export" => await ExportCommand.RunAsync(args[1..]).ConfigureAwait(false),
                 "public-key" => await PublicKeyCommand.RunAsync(args[1..]).ConfigureAwait(false),
                 _ => throw new UsageException($"Unknown command '{args[0]}'."),
             };

@@ -103,4 +103,22 @@ public interface ISteleStore : IAsyncDisposable
 
     /// <summary>Sets a setting only if it is not set yet; returns false if it was.</summary>
     Task<bool> TrySetSettingAsync(string name, string value, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores a new export job unless its ledger already created <paramref name="quota"/> exports at or
+    /// after <paramref name="quotaSince"/>; the check and the insert are one atomic step, so
+    /// concurrent requests cannot overrun the quota. Returns false (nothing written) when over quota.
+    /// </summary>
+    Task<bool> TryAddExportAsync(ExportJob job, DateTimeOffset quotaSince, long quota, CancellationToken cancellationToken);
+
+    Task<ExportJob?> GetExportAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Jobs still to do (<c>queued</c> or <c>running</c>), oldest first.</summary>
+    Task<IReadOnlyList<ExportJob>> ListUnfinishedExportsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes a job's state, progress, file and times (everything but id, ledger, request and creation).</summary>
+    Task UpdateExportAsync(ExportJob job, CancellationToken cancellationToken);
+
+    /// <summary>How many exports of a ledger were created at or after <paramref name="since"/> (for the monthly quota).</summary>
+    Task<long> CountExportsSinceAsync(long ledgerId, DateTimeOffset since, CancellationToken cancellationToken);
 }

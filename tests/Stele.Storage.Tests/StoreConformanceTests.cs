@@ -488,13 +488,24 @@ public abstract class StoreConformanceTests
         await using var store = await CreateStoreAsync();
         var bootstrap = new ApiKeyRecord
         {
-            Id = "key-1", Prefix = "stl_aaaa", SecretHash = Hash("secret", 1), Name = "bootstrap", Ledger = null,
-            Permissions = ["admin"], CreatedAt = Now, IsBootstrap = true,
+            Id = "key-1",
+            Prefix = "stl_aaaa",
+            SecretHash = Hash("secret", 1),
+            Name = "bootstrap",
+            Ledger = null,
+            Permissions = ["admin"],
+            CreatedAt = Now,
+            IsBootstrap = true,
         };
         var scoped = new ApiKeyRecord
         {
-            Id = "key-2", Prefix = "stl_bbbb", SecretHash = Hash("secret", 2), Name = "ingest", Ledger = "billing",
-            Permissions = ["events:write", "events:read"], CreatedAt = Now.AddMinutes(1),
+            Id = "key-2",
+            Prefix = "stl_bbbb",
+            SecretHash = Hash("secret", 2),
+            Name = "ingest",
+            Ledger = "billing",
+            Permissions = ["events:write", "events:read"],
+            CreatedAt = Now.AddMinutes(1),
         };
         await store.AddApiKeyAsync(bootstrap, None);
         await store.AddApiKeyAsync(scoped, None);
@@ -524,6 +535,61 @@ public abstract class StoreConformanceTests
         Assert.False(await store.TrySetSettingAsync("bootstrap-issued", "later", None));
 
         Assert.Equal("2026-11-05", await store.GetSettingAsync("bootstrap-issued", None));
+    }
+
+    [StoreFact]
+    public async Task An_export_job_is_stored_updated_listed_while_unfinished_and_counted()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        var other = await store.CreateLedgerAsync("other", null, Now, None);
+        var job = new ExportJob
+        {
+            Id = "exp_1",
+            LedgerId = ledger!.Id,
+            Request = """{"format":"csv"}""",
+            CreatedBy = "key_1",
+            CreatedAt = Now,
+            State = ExportJob.Queued,
+        };
+        Assert.True(await store.TryAddExportAsync(job, Now.AddDays(-1), 10, None));
+        Assert.True(await store.TryAddExportAsync(job with { Id = "exp_2", LedgerId = other!.Id, CreatedAt = Now.AddSeconds(1) }, Now.AddDays(-1), 1, None));
+        Assert.True(await store.TryAddExportAsync(job with { Id = "exp_old", CreatedAt = Now.AddDays(-40), State = ExportJob.Failed, Error = "gone" }, Now.AddDays(-41), 2, None));
+
+        // Over quota: nothing is written. The quota counts only exports since the given time.
+        Assert.False(await store.TryAddExportAsync(job with { Id = "exp_3" }, Now.AddDays(-41), 2, None));
+        Assert.False(await store.TryAddExportAsync(job with { Id = "exp_4", LedgerId = other.Id }, Now.AddDays(-1), 1, None));
+        Assert.True(await store.TryAddExportAsync(job with { Id = "exp_5", State = ExportJob.Failed }, Now.AddDays(-1), 2, None));
+        Assert.Null(await store.GetExportAsync("exp_3", None));
+        Assert.Null(await store.GetExportAsync("exp_4", None));
+
+        Assert.Equal(job, await store.GetExportAsync("exp_1", None));
+        Assert.Null(await store.GetExportAsync("exp_none", None));
+        Assert.Equal(["exp_1", "exp_2"], (await store.ListUnfinishedExportsAsync(None)).Select(j => j.Id));
+
+        var running = job with { State = ExportJob.Running, RowsDone = 10, RowsTotal = 20, StartedAt = Now.AddSeconds(2) };
+        await store.UpdateExportAsync(running, None);
+        Assert.Equal(running, await store.GetExportAsync("exp_1", None));
+        Assert.Equal(["exp_1", "exp_2"], (await store.ListUnfinishedExportsAsync(None)).Select(j => j.Id));
+
+        var done = running with
+        {
+            State = ExportJob.Succeeded,
+            RowsDone = 20,
+            FileName = "exp_1.csv",
+            FileSize = 1234,
+            FinishedAt = Now.AddSeconds(3),
+            ExpiresAt = Now.AddDays(7),
+        };
+        await store.UpdateExportAsync(done, None);
+        await using var again = OpenSameDatabase(store);
+        await again.InitializeAsync(None);
+        Assert.Equal(done, await again.GetExportAsync("exp_1", None));
+        Assert.Equal(["exp_2"], (await again.ListUnfinishedExportsAsync(None)).Select(j => j.Id));
+
+        Assert.Equal(2, await store.CountExportsSinceAsync(ledger.Id, Now.AddDays(-1), None));
+        Assert.Equal(3, await store.CountExportsSinceAsync(ledger.Id, Now.AddDays(-41), None));
+        Assert.Equal(1, await store.CountExportsSinceAsync(other.Id, Now, None));
     }
 
     [StoreFact]

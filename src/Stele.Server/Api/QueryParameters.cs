@@ -96,5 +96,5 @@ internal sealed partial class QueryParameters
     }
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")]
-    private static partial Regex Rfc3339();
+    internal static partial Regex Rfc3339();
 }

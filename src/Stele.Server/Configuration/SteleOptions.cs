@@ -49,4 +49,13 @@ public sealed class SteleOptions
     public int MaxEventsPerCommit { get; set; } = 5000;
 
     public RateLimitOptions RateLimits { get; set; } = new();
+
+    /// <summary>How long a finished export can be downloaded before its file is deleted.</summary>
+    public TimeSpan ExportRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Exports each ledger may create per calendar month (UTC); 0 means none.</summary>
+    public int ExportMonthlyQuota { get; set; } = 100;
+
+    /// <summary>Exports of one ledger that run at once; further ones wait in the queue.</summary>
+    public int ExportConcurrencyPerLedger { get; set; } = 5;
 }

@@ -67,6 +67,21 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
             failures.Add("Set SigningKeyFile (STELE_SIGNINGKEYFILE, --signing-key-file) or SigningKey (STELE_SIGNINGKEY), not both.");
         }
 
+        if (options.ExportRetention <= TimeSpan.Zero || options.ExportRetention > TimeSpan.FromDays(3650))
+        {
+            failures.Add("ExportRetention must be between 0 and 3650 days.");
+        }
+
+        if (options.ExportMonthlyQuota < 0)
+        {
+            failures.Add("ExportMonthlyQuota cannot be negative.");
+        }
+
+        if (options.ExportConcurrencyPerLedger is < 1 or > 100)
+        {
+            failures.Add("ExportConcurrencyPerLedger must be between 1 and 100.");
+        }
+
         var limits = options.RateLimits;
         if (limits.PerKeyPerSecond < 0 || limits.PerKeyBurst < 0 || limits.PerLedgerPerSecond < 0 || limits.PerLedgerBurst < 0)
         {

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Stele.Server.Api;
 using Stele.Server.Auth;
 using Stele.Server.Configuration;
+using Stele.Server.Exports;
 using Stele.Server.Governance;
 using Stele.Server.Ingestion;
 using Stele.Server.Integrity;
@@ -106,6 +107,8 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew));
         services.AddSingleton<CheckpointService>();
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointService>());
+        services.AddSingleton<ExportService>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExportService>());
         services.AddOpenApi();
 
         var app = builder.Build();
@@ -119,10 +122,12 @@ public sealed partial class SteleHost : IAsyncDisposable
         var api = app.MapGroup("/api/v1");
         EventEndpoints.Map(api, string.Empty);
         IntegrityEndpoints.Map(api, string.Empty);
+        ExportEndpoints.Map(api, string.Empty);
         AdminEndpoints.Map(api);
         var ledgerApi = app.MapGroup("/api/v1/ledgers/{ledger}");
         EventEndpoints.Map(ledgerApi, "InLedger");
         IntegrityEndpoints.Map(ledgerApi, "InLedger");
+        ExportEndpoints.Map(ledgerApi, "InLedger");
         TlogEndpoints.Map(app);
         OperationsEndpoints.Map(app);
         // One document, at a fixed path: an unknown document name then answers the problem+json 404 like any unknown route.

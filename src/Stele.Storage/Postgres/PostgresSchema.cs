@@ -34,7 +34,7 @@ namespace Stele.Storage.Postgres;
 /// </remarks>
 internal static class PostgresSchema
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     /// <summary>The only role the append-only triggers let through (with <c>stele.maintenance = 'erasure'</c>).</summary>
     public const string MaintenanceRole = "stele_maintenance";
@@ -47,13 +47,13 @@ internal static class PostgresSchema
 
     /// <summary>Every table the application role may read and insert into.</summary>
     public static readonly string[] ApplicationTables =
-        ["ledgers", "events", "payloads", "event_targets", "event_search", "tree_nodes", "checkpoints", "api_keys", "settings"];
+        ["ledgers", "events", "payloads", "event_targets", "event_search", "tree_nodes", "checkpoints", "api_keys", "settings", "exports"];
 
     /// <summary>
-    /// The only table where the contract needs UPDATE (revoking a key). Settings are set once with
+    /// The tables where the contract needs UPDATE (revoking a key, export progress). Settings are set once with
     /// INSERT … ON CONFLICT DO NOTHING, which needs no UPDATE right.
     /// </summary>
-    public static readonly string[] UpdatableTables = ["api_keys"];
+    public static readonly string[] UpdatableTables = ["api_keys", "exports"];
 
     public static readonly string[] Migrations =
     [
@@ -186,6 +186,28 @@ internal static class PostgresSchema
         END;
         $fn$;
         {{AppendOnlyTriggers()}}
+        """,
+
+        // Version 2: export jobs (mutable rows: state and progress change while a job runs).
+        """
+        CREATE TABLE exports (
+            id text COLLATE "C" PRIMARY KEY,
+            ledger_id bigint NOT NULL REFERENCES ledgers (id),
+            request text NOT NULL,
+            created_by text NOT NULL,
+            created_at bigint NOT NULL,
+            state text COLLATE "C" NOT NULL,
+            rows_done bigint NOT NULL DEFAULT 0,
+            rows_total bigint,
+            file_name text,
+            file_size bigint,
+            error text,
+            started_at bigint,
+            finished_at bigint,
+            expires_at bigint
+        );
+        CREATE INDEX exports_by_ledger ON exports (ledger_id, created_at);
+        CREATE INDEX exports_unfinished ON exports (state, created_at) WHERE state IN ('queued', 'running');
         """,
     ];
 

@@ -487,6 +487,122 @@ public sealed class PostgresSteleStore : ISteleStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
+    /// <summary>First key of the two-key advisory locks that serialise export quota checks ("Ex" in ASCII).</summary>
+    private const int ExportQuotaLockSpace = 0x4578;
+
+    private const string SelectExports =
+        "SELECT id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at FROM exports";
+
+    public async Task<bool> TryAddExportAsync(ExportJob job, DateTimeOffset quotaSince, long quota, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        // Under READ COMMITTED two transactions could both count below the quota; a transaction-scoped
+        // advisory lock per ledger (in its own key space) serialises the check across Stele nodes.
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, $2);", connection, transaction))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = ExportQuotaLockSpace });
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = unchecked((int)job.LedgerId) });
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var command = new NpgsqlCommand(
+            """
+            INSERT INTO exports (id, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at, ledger_id, request, created_by, created_at)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+            WHERE (SELECT COUNT(*) FROM exports WHERE ledger_id = $11 AND created_at >= $15) < $16;
+            """,
+            connection,
+            transaction);
+        AddExportState(command, job);
+        command.Parameters.Add(new NpgsqlParameter { Value = job.LedgerId });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.Request });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.CreatedBy });
+        command.Parameters.Add(new NpgsqlParameter { Value = Micros(job.CreatedAt) });
+        command.Parameters.Add(new NpgsqlParameter { Value = Micros(quotaSince) });
+        command.Parameters.Add(new NpgsqlParameter { Value = quota });
+        var added = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return added;
+    }
+
+    public async Task<ExportJob?> GetExportAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"{SelectExports} WHERE id = $1;");
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadExport(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<ExportJob>> ListUnfinishedExportsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"{SelectExports} WHERE state IN ('queued', 'running') ORDER BY created_at, id;");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<ExportJob>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(ReadExport(reader));
+        }
+
+        return result;
+    }
+
+    public async Task UpdateExportAsync(ExportJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        await using var command = _dataSource.CreateCommand(
+            """
+            UPDATE exports SET state = $2, rows_done = $3, rows_total = $4, file_name = $5, file_size = $6, error = $7,
+                started_at = $8, finished_at = $9, expires_at = $10
+            WHERE id = $1;
+            """);
+        AddExportState(command, job);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<long> CountExportsSinceAsync(long ledgerId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT COUNT(*) FROM exports WHERE ledger_id = $1 AND created_at >= $2;");
+        command.Parameters.Add(new NpgsqlParameter { Value = ledgerId });
+        command.Parameters.Add(new NpgsqlParameter { Value = Micros(since) });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>Parameters $1 to $10: id, then the mutable columns.</summary>
+    private static void AddExportState(NpgsqlCommand command, ExportJob job)
+    {
+        command.Parameters.Add(new NpgsqlParameter { Value = job.Id });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.State });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.RowsDone });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.RowsTotal ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.FileName ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.FileSize ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.Error ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.StartedAt is { } started ? Micros(started) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.FinishedAt is { } finished ? Micros(finished) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.ExpiresAt is { } expires ? Micros(expires) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+    }
+
+    private static ExportJob ReadExport(NpgsqlDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        LedgerId = reader.GetInt64(1),
+        Request = reader.GetString(2),
+        CreatedBy = reader.GetString(3),
+        CreatedAt = FromMicros(reader.GetInt64(4)),
+        State = reader.GetString(5),
+        RowsDone = reader.GetInt64(6),
+        RowsTotal = reader.IsDBNull(7) ? null : reader.GetInt64(7),
+        FileName = reader.IsDBNull(8) ? null : reader.GetString(8),
+        FileSize = reader.IsDBNull(9) ? null : reader.GetInt64(9),
+        Error = reader.IsDBNull(10) ? null : reader.GetString(10),
+        StartedAt = reader.IsDBNull(11) ? null : FromMicros(reader.GetInt64(11)),
+        FinishedAt = reader.IsDBNull(12) ? null : FromMicros(reader.GetInt64(12)),
+        ExpiresAt = reader.IsDBNull(13) ? null : FromMicros(reader.GetInt64(13)),
+    };
+
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     /// <summary>

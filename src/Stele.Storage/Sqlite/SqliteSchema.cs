@@ -6,7 +6,7 @@ namespace Stele.Storage.Sqlite;
 /// </summary>
 internal static class SqliteSchema
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     /// <summary>Tables whose rows are never updated or deleted (DESIGN.md, Storage).</summary>
     public static readonly string[] AppendOnlyTables = ["events", "payloads", "event_targets", "tree_nodes", "checkpoints"];
@@ -111,6 +111,28 @@ internal static class SqliteSchema
             name TEXT PRIMARY KEY,
             value TEXT NOT NULL
         );
+        """,
+
+        // Version 2: export jobs (mutable rows: state and progress change while a job runs).
+        """
+        CREATE TABLE exports (
+            id TEXT PRIMARY KEY,
+            ledger_id INTEGER NOT NULL REFERENCES ledgers(id),
+            request TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            rows_done INTEGER NOT NULL DEFAULT 0,
+            rows_total INTEGER,
+            file_name TEXT,
+            file_size INTEGER,
+            error TEXT,
+            started_at INTEGER,
+            finished_at INTEGER,
+            expires_at INTEGER
+        );
+        CREATE INDEX exports_by_ledger ON exports (ledger_id, created_at);
+        CREATE INDEX exports_unfinished ON exports (state, created_at) WHERE state IN ('queued', 'running');
         """,
     ];
 

@@ -681,6 +681,126 @@ public sealed class SqliteSteleStore : ISteleStore
         }
     }
 
+    private const string SelectExports =
+        "SELECT id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at FROM exports";
+
+    public async Task<bool> TryAddExportAsync(ExportJob job, DateTimeOffset quotaSince, long quota, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Writer.CreateCommand();
+            command.CommandText =
+                """
+                INSERT INTO exports (id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at)
+                SELECT $id, $ledger, $request, $created_by, $created_at, $state, $rows_done, $rows_total, $file_name, $file_size, $error, $started_at, $finished_at, $expires_at
+                WHERE (SELECT COUNT(*) FROM exports WHERE ledger_id = $ledger AND created_at >= $since) < $quota;
+                """;
+            command.Parameters.AddWithValue("$since", Micros(quotaSince));
+            command.Parameters.AddWithValue("$quota", quota);
+            command.Parameters.AddWithValue("$ledger", job.LedgerId);
+            command.Parameters.AddWithValue("$request", job.Request);
+            command.Parameters.AddWithValue("$created_by", job.CreatedBy);
+            command.Parameters.AddWithValue("$created_at", Micros(job.CreatedAt));
+            AddExportState(command, job);
+            return command.ExecuteNonQuery() == 1;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<ExportJob?> GetExportAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"{SelectExports} WHERE id = $id;";
+        command.Parameters.AddWithValue("$id", id);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadExport(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<ExportJob>> ListUnfinishedExportsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"{SelectExports} WHERE state IN ('queued', 'running') ORDER BY created_at, id;";
+        using var reader = command.ExecuteReader();
+        var result = new List<ExportJob>();
+        while (reader.Read())
+        {
+            result.Add(ReadExport(reader));
+        }
+
+        return result;
+    }
+
+    public async Task UpdateExportAsync(ExportJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Writer.CreateCommand();
+            command.CommandText =
+                """
+                UPDATE exports SET state = $state, rows_done = $rows_done, rows_total = $rows_total, file_name = $file_name,
+                    file_size = $file_size, error = $error, started_at = $started_at, finished_at = $finished_at, expires_at = $expires_at
+                WHERE id = $id;
+                """;
+            AddExportState(command, job);
+            command.ExecuteNonQuery();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<long> CountExportsSinceAsync(long ledgerId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM exports WHERE ledger_id = $ledger AND created_at >= $since;";
+        command.Parameters.AddWithValue("$ledger", ledgerId);
+        command.Parameters.AddWithValue("$since", Micros(since));
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static void AddExportState(SqliteCommand command, ExportJob job)
+    {
+        command.Parameters.AddWithValue("$id", job.Id);
+        command.Parameters.AddWithValue("$state", job.State);
+        command.Parameters.AddWithValue("$rows_done", job.RowsDone);
+        command.Parameters.AddWithValue("$rows_total", (object?)job.RowsTotal ?? DBNull.Value);
+        command.Parameters.AddWithValue("$file_name", (object?)job.FileName ?? DBNull.Value);
+        command.Parameters.AddWithValue("$file_size", (object?)job.FileSize ?? DBNull.Value);
+        command.Parameters.AddWithValue("$error", (object?)job.Error ?? DBNull.Value);
+        command.Parameters.AddWithValue("$started_at", job.StartedAt is { } started ? Micros(started) : DBNull.Value);
+        command.Parameters.AddWithValue("$finished_at", job.FinishedAt is { } finished ? Micros(finished) : DBNull.Value);
+        command.Parameters.AddWithValue("$expires_at", job.ExpiresAt is { } expires ? Micros(expires) : DBNull.Value);
+    }
+
+    private static ExportJob ReadExport(SqliteDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        LedgerId = reader.GetInt64(1),
+        Request = reader.GetString(2),
+        CreatedBy = reader.GetString(3),
+        CreatedAt = FromMicros(reader.GetInt64(4)),
+        State = reader.GetString(5),
+        RowsDone = reader.GetInt64(6),
+        RowsTotal = reader.IsDBNull(7) ? null : reader.GetInt64(7),
+        FileName = NullableString(reader, 8),
+        FileSize = reader.IsDBNull(9) ? null : reader.GetInt64(9),
+        Error = NullableString(reader, 10),
+        StartedAt = reader.IsDBNull(11) ? null : FromMicros(reader.GetInt64(11)),
+        FinishedAt = reader.IsDBNull(12) ? null : FromMicros(reader.GetInt64(12)),
+        ExpiresAt = reader.IsDBNull(13) ? null : FromMicros(reader.GetInt64(13)),
+    };
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)

@@ -2,8 +2,9 @@ namespace Stele.Storage;
 
 /// <summary>
 /// One export job row: what to export (the request, as normalised JSON) and how far the background
-/// worker got. Jobs are durable so a restart resumes them: a job found <c>running</c> at start is
-/// started again from the beginning.
+/// worker got. Jobs are durable so a restart resumes them. A worker (one Stele process) claims a job
+/// with a lease it renews while it runs; a <c>running</c> job whose lease ran out (its process died)
+/// is claimed again and started from the beginning, by any node.
 /// </summary>
 public sealed record ExportJob
 {
@@ -35,4 +36,10 @@ public sealed record ExportJob
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
     public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>The process that holds the job while it runs (a random id per process), or null.</summary>
+    public string? Worker { get; init; }
+
+    /// <summary>Until when <see cref="Worker"/> holds the job; after it, another worker may take it over.</summary>
+    public DateTimeOffset? LeaseUntil { get; init; }
 }

@@ -116,8 +116,22 @@ public interface ISteleStore : IAsyncDisposable
     /// <summary>Jobs still to do (<c>queued</c> or <c>running</c>), oldest first.</summary>
     Task<IReadOnlyList<ExportJob>> ListUnfinishedExportsAsync(CancellationToken cancellationToken);
 
-    /// <summary>Writes a job's state, progress, file and times (everything but id, ledger, request and creation).</summary>
-    Task UpdateExportAsync(ExportJob job, CancellationToken cancellationToken);
+    /// <summary>
+    /// Claims a job for <paramref name="worker"/> in one atomic step: a <c>queued</c> job, or a <c>running</c>
+    /// one whose lease ended before <paramref name="now"/> (its worker died), becomes <c>running</c> with
+    /// progress reset, <c>started_at = now</c> and a lease until <paramref name="leaseUntil"/> — unless
+    /// <paramref name="perLedgerLimit"/> other jobs of its ledger hold live leases. Returns the claimed
+    /// job, or null (nothing written) when the job is not claimable or the ledger is at its limit.
+    /// </summary>
+    Task<ExportJob?> TryClaimExportAsync(
+        string id, string worker, DateTimeOffset now, DateTimeOffset leaseUntil, int perLedgerLimit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes a job's state, progress, file, times and lease (everything but id, ledger, request and
+    /// creation) if <see cref="ExportJob.Worker"/> still holds it. Returns false, writing nothing, when
+    /// another worker took the job over (the lease was lost).
+    /// </summary>
+    Task<bool> UpdateExportAsync(ExportJob job, CancellationToken cancellationToken);
 
     /// <summary>How many exports of a ledger were created at or after <paramref name="since"/> (for the monthly quota).</summary>
     Task<long> CountExportsSinceAsync(long ledgerId, DateTimeOffset since, CancellationToken cancellationToken);

@@ -260,6 +260,44 @@ public sealed class ExportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_job_another_node_holds_is_left_alone_until_its_lease_ends_then_taken_over()
+    {
+        await IngestVariedAsync(4);
+        var leaseEnds = DateTimeOffset.UtcNow.AddSeconds(3);
+        await using (var other = new SqliteSteleStore(_server.DatabasePath))
+        {
+            await other.InitializeAsync(CancellationToken.None);
+            var defaultLedger = await other.FindLedgerAsync("default", CancellationToken.None);
+            Assert.True(await other.TryAddExportAsync(new ExportJob
+            {
+                Id = "exp_held",
+                LedgerId = defaultLedger!.Id,
+                Request = """{"format":"jsonl","gzip":false,"include_proofs":false}""",
+                CreatedBy = "key_other",
+                CreatedAt = DateTimeOffset.UtcNow,
+                State = ExportJob.Running,
+                RowsDone = 2,
+                StartedAt = DateTimeOffset.UtcNow,
+                Worker = "node-b:1:abc",
+                LeaseUntil = leaseEnds,
+            }, DateTimeOffset.UnixEpoch, long.MaxValue, CancellationToken.None));
+        }
+
+        // While node b's lease lasts, this node does not touch the job.
+        await Task.Delay(1500);
+        var store = (ISteleStore)_server.Host.Services.GetService(typeof(ISteleStore))!;
+        var held = await store.GetExportAsync("exp_held", CancellationToken.None);
+        Assert.Equal(("node-b:1:abc", 2L, ExportJob.Running), (held!.Worker, held.RowsDone, held.State));
+
+        // Node b never renews (it died): once the lease ends, this node takes the job over and finishes it.
+        var status = await ExportClient.WaitAsync(_server.Admin, "api/v1/", "exp_held");
+        Assert.Equal(4, status.GetProperty("rows_done").GetInt64());
+        var done = await store.GetExportAsync("exp_held", CancellationToken.None);
+        Assert.True(done!.StartedAt >= leaseEnds, $"taken over at {done.StartedAt:O}, before the lease ended at {leaseEnds:O}");
+        Assert.Equal(_server.Host.Services.GetService(typeof(ExportService)) is ExportService service ? service.WorkerId : null, done.Worker);
+    }
+
+    [Fact]
     public async Task Exports_beyond_the_per_ledger_limit_wait_queued_and_a_proof_export_waits_for_a_checkpoint()
     {
         await _server.DisposeAsync();

@@ -593,6 +593,96 @@ public abstract class StoreConformanceTests
     }
 
     [StoreFact]
+    public async Task An_export_job_is_claimed_by_one_worker_until_its_lease_ends_and_a_stale_worker_cannot_write()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        var job = new ExportJob
+        {
+            Id = "exp_1",
+            LedgerId = ledger!.Id,
+            Request = """{"format":"csv"}""",
+            CreatedBy = "key_1",
+            CreatedAt = Now,
+            State = ExportJob.Queued,
+        };
+        Assert.True(await store.TryAddExportAsync(job, Now.AddDays(-1), 10, None));
+
+        var claimed = await store.TryClaimExportAsync("exp_1", "w1", Now, Now.AddSeconds(60), 5, None);
+        Assert.Equal(job with { State = ExportJob.Running, StartedAt = Now, Worker = "w1", LeaseUntil = Now.AddSeconds(60) }, claimed);
+        Assert.Null(await store.TryClaimExportAsync("exp_1", "w2", Now.AddSeconds(60), Now.AddSeconds(120), 5, None));
+        Assert.Null(await store.TryClaimExportAsync("exp_none", "w2", Now, Now.AddSeconds(60), 5, None));
+
+        // The holder writes progress and renews its lease; another worker cannot write.
+        var progress = claimed! with { RowsDone = 7, RowsTotal = 9, LeaseUntil = Now.AddSeconds(90) };
+        Assert.True(await store.UpdateExportAsync(progress, None));
+        Assert.False(await store.UpdateExportAsync(progress with { Worker = "w2", RowsDone = 8 }, None));
+        Assert.Equal(progress, await store.GetExportAsync("exp_1", None));
+
+        // The lease runs out (w1 died): w2 takes over from the beginning; w1's late writes change nothing.
+        var takenOver = await store.TryClaimExportAsync("exp_1", "w2", Now.AddSeconds(91), Now.AddSeconds(151), 5, None);
+        Assert.Equal(job with { State = ExportJob.Running, StartedAt = Now.AddSeconds(91), Worker = "w2", LeaseUntil = Now.AddSeconds(151) }, takenOver);
+        Assert.False(await store.UpdateExportAsync(progress with { State = ExportJob.Succeeded, FileName = "exp_1.csv" }, None));
+        Assert.Equal(takenOver, await store.GetExportAsync("exp_1", None));
+
+        // A finished job is never claimed again.
+        Assert.True(await store.UpdateExportAsync(takenOver! with { State = ExportJob.Succeeded, LeaseUntil = null }, None));
+        Assert.Null(await store.TryClaimExportAsync("exp_1", "w3", Now.AddDays(1), Now.AddDays(2), 5, None));
+    }
+
+    [StoreFact]
+    public async Task Export_claims_respect_the_per_ledger_limit_across_workers_and_race_to_one_winner()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        var other = await store.CreateLedgerAsync("other", null, Now, None);
+        ExportJob Job(string id, long ledgerId) => new()
+        {
+            Id = id,
+            LedgerId = ledgerId,
+            Request = "{}",
+            CreatedBy = "key_1",
+            CreatedAt = Now,
+            State = ExportJob.Queued,
+        };
+        foreach (var job in new[] { Job("exp_a", ledger!.Id), Job("exp_b", ledger.Id), Job("exp_c", other!.Id) })
+        {
+            Assert.True(await store.TryAddExportAsync(job, Now.AddDays(-1), 10, None));
+        }
+
+        Assert.NotNull(await store.TryClaimExportAsync("exp_a", "w1", Now, Now.AddSeconds(60), 1, None));
+        Assert.Null(await store.TryClaimExportAsync("exp_b", "w2", Now, Now.AddSeconds(60), 1, None));
+        Assert.NotNull(await store.TryClaimExportAsync("exp_c", "w2", Now, Now.AddSeconds(60), 1, None));
+        Assert.Equal(ExportJob.Queued, (await store.GetExportAsync("exp_b", None))!.State);
+
+        // exp_a's worker died: its expired lease no longer counts against the limit.
+        Assert.NotNull(await store.TryClaimExportAsync("exp_b", "w2", Now.AddSeconds(61), Now.AddSeconds(121), 1, None));
+
+        // Many workers claim one job at once (separate connections): exactly one wins.
+        Assert.True(await store.TryAddExportAsync(Job("exp_race", other.Id) with { CreatedAt = Now.AddSeconds(1) }, Now.AddDays(-1), 10, None));
+        var stores = Enumerable.Range(0, 6).Select(_ => OpenSameDatabase(store)).ToList();
+        try
+        {
+            foreach (var s in stores)
+            {
+                await s.InitializeAsync(None);
+            }
+
+            var results = await Task.WhenAll(stores.Select((s, i) =>
+                Task.Run(() => s.TryClaimExportAsync("exp_race", $"racer{i}", Now.AddSeconds(200), Now.AddSeconds(260), 5, None))));
+            var winner = Assert.Single(results, r => r is not null);
+            Assert.Equal(winner!.Worker, (await store.GetExportAsync("exp_race", None))!.Worker);
+        }
+        finally
+        {
+            foreach (var s in stores)
+            {
+                await s.DisposeAsync();
+            }
+        }
+    }
+
+    [StoreFact]
     public async Task The_database_rejects_update_and_delete_on_every_append_only_table()
     {
         await using var store = await CreateStoreAsync();

@@ -82,9 +82,16 @@ internal static class ExportEndpoints
                 throw ApiException.Conflict($"The export failed: {job.Error}");
         }
 
-        if (job.ExpiresAt is not { } expires || expires <= clock.GetUtcNow() || job.FileName is null || !File.Exists(service.PathOf(job.FileName)))
+        if (job.ExpiresAt is not { } expires || expires <= clock.GetUtcNow() || job.FileName is null)
         {
             throw ApiException.NotFound($"The export's file expired at {(job.ExpiresAt is { } e ? AdminEndpoints.Time(e) : "its end")}; create a new export.");
+        }
+
+        if (!File.Exists(service.PathOf(job.FileName)))
+        {
+            // Written by another node whose export directory this node does not see.
+            throw ApiException.Unavailable(
+                "The export's file is not in this node's export directory. With several Stele nodes, ExportDirectory must be a directory they all share.", 60);
         }
 
         var request = ExportRequest.FromJson(job.Request);

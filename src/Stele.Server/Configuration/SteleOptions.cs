@@ -50,6 +50,12 @@ public sealed class SteleOptions
 
     public RateLimitOptions RateLimits { get; set; } = new();
 
+    /// <summary>
+    /// Where export files are written; default <c>&lt;DataDirectory&gt;/exports</c>. With several nodes on
+    /// one database, a directory all of them share (any node may run a job, any node may serve its download).
+    /// </summary>
+    public string? ExportDirectory { get; set; }
+
     /// <summary>How long a finished export can be downloaded before its file is deleted.</summary>
     public TimeSpan ExportRetention { get; set; } = TimeSpan.FromDays(7);
 

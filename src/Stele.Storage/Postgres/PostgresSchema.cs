@@ -34,7 +34,7 @@ namespace Stele.Storage.Postgres;
 /// </remarks>
 internal static class PostgresSchema
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     /// <summary>The only role the append-only triggers let through (with <c>stele.maintenance = 'erasure'</c>).</summary>
     public const string MaintenanceRole = "stele_maintenance";
@@ -208,6 +208,12 @@ internal static class PostgresSchema
         );
         CREATE INDEX exports_by_ledger ON exports (ledger_id, created_at);
         CREATE INDEX exports_unfinished ON exports (state, created_at) WHERE state IN ('queued', 'running');
+        """,
+
+        // Version 3: export leases (which process runs a job, and until when), so nodes never run one job twice.
+        """
+        ALTER TABLE exports ADD COLUMN worker text;
+        ALTER TABLE exports ADD COLUMN lease_until bigint;
         """,
     ];
 

@@ -491,7 +491,7 @@ public sealed class PostgresSteleStore : ISteleStore
     private const int ExportQuotaLockSpace = 0x4578;
 
     private const string SelectExports =
-        "SELECT id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at FROM exports";
+        "SELECT id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at, worker, lease_until FROM exports";
 
     public async Task<bool> TryAddExportAsync(ExportJob job, DateTimeOffset quotaSince, long quota, CancellationToken cancellationToken)
     {
@@ -510,9 +510,10 @@ public sealed class PostgresSteleStore : ISteleStore
 
         await using var command = new NpgsqlCommand(
             """
-            INSERT INTO exports (id, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at, ledger_id, request, created_by, created_at)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
-            WHERE (SELECT COUNT(*) FROM exports WHERE ledger_id = $11 AND created_at >= $15) < $16;
+            INSERT INTO exports (id, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at, worker, lease_until,
+                ledger_id, request, created_by, created_at)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+            WHERE (SELECT COUNT(*) FROM exports WHERE ledger_id = $13 AND created_at >= $17) < $18;
             """,
             connection,
             transaction);
@@ -549,17 +550,74 @@ public sealed class PostgresSteleStore : ISteleStore
         return result;
     }
 
-    public async Task UpdateExportAsync(ExportJob job, CancellationToken cancellationToken)
+    public async Task<ExportJob?> TryClaimExportAsync(
+        string id, string worker, DateTimeOffset now, DateTimeOffset leaseUntil, int perLedgerLimit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        // The job's ledger, and a lock on its row so two nodes cannot both see it claimable.
+        long ledgerId;
+        await using (var find = new NpgsqlCommand("SELECT ledger_id FROM exports WHERE id = $1 FOR UPDATE;", connection, transaction))
+        {
+            find.Parameters.Add(new NpgsqlParameter { Value = id });
+            if (await find.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long found)
+            {
+                return null;
+            }
+
+            ledgerId = found;
+        }
+
+        // The per-ledger limit counts other rows, which a row lock does not cover: the same per-ledger
+        // advisory lock as the quota check serialises claims of one ledger across nodes.
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, $2);", connection, transaction))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = ExportQuotaLockSpace });
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = unchecked((int)ledgerId) });
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var command = new NpgsqlCommand(
+            $"""
+            UPDATE exports SET state = 'running', rows_done = 0, rows_total = NULL, error = NULL, started_at = $2, worker = $3, lease_until = $4
+            WHERE id = $1
+              AND (state = 'queued' OR (state = 'running' AND (lease_until IS NULL OR lease_until < $2)))
+              AND (SELECT COUNT(*) FROM exports AS other
+                   WHERE other.ledger_id = exports.ledger_id AND other.id <> $1 AND other.state = 'running' AND other.lease_until >= $2) < $5
+            RETURNING {SelectExports["SELECT ".Length..SelectExports.IndexOf(" FROM", StringComparison.Ordinal)]};
+            """,
+            connection,
+            transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = Micros(now) });
+        command.Parameters.Add(new NpgsqlParameter { Value = worker });
+        command.Parameters.Add(new NpgsqlParameter { Value = Micros(leaseUntil) });
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)perLedgerLimit });
+        ExportJob? claimed = null;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                claimed = ReadExport(reader);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return claimed;
+    }
+
+    public async Task<bool> UpdateExportAsync(ExportJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         await using var command = _dataSource.CreateCommand(
             """
             UPDATE exports SET state = $2, rows_done = $3, rows_total = $4, file_name = $5, file_size = $6, error = $7,
-                started_at = $8, finished_at = $9, expires_at = $10
-            WHERE id = $1;
+                started_at = $8, finished_at = $9, expires_at = $10, lease_until = $12
+            WHERE id = $1 AND worker IS NOT DISTINCT FROM $11;
             """);
         AddExportState(command, job);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
     public async Task<long> CountExportsSinceAsync(long ledgerId, DateTimeOffset since, CancellationToken cancellationToken)
@@ -570,7 +628,7 @@ public sealed class PostgresSteleStore : ISteleStore
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
-    /// <summary>Parameters $1 to $10: id, then the mutable columns.</summary>
+    /// <summary>Parameters $1 to $12: id, then the mutable columns, then worker and lease.</summary>
     private static void AddExportState(NpgsqlCommand command, ExportJob job)
     {
         command.Parameters.Add(new NpgsqlParameter { Value = job.Id });
@@ -583,6 +641,8 @@ public sealed class PostgresSteleStore : ISteleStore
         command.Parameters.Add(new NpgsqlParameter { Value = job.StartedAt is { } started ? Micros(started) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = job.FinishedAt is { } finished ? Micros(finished) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = job.ExpiresAt is { } expires ? Micros(expires) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.Worker ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.LeaseUntil is { } lease ? Micros(lease) : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
     }
 
     private static ExportJob ReadExport(NpgsqlDataReader reader) => new()
@@ -601,6 +661,8 @@ public sealed class PostgresSteleStore : ISteleStore
         StartedAt = reader.IsDBNull(11) ? null : FromMicros(reader.GetInt64(11)),
         FinishedAt = reader.IsDBNull(12) ? null : FromMicros(reader.GetInt64(12)),
         ExpiresAt = reader.IsDBNull(13) ? null : FromMicros(reader.GetInt64(13)),
+        Worker = reader.IsDBNull(14) ? null : reader.GetString(14),
+        LeaseUntil = reader.IsDBNull(15) ? null : FromMicros(reader.GetInt64(15)),
     };
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();

@@ -6,7 +6,7 @@ namespace Stele.Storage.Sqlite;
 /// </summary>
 internal static class SqliteSchema
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     /// <summary>Tables whose rows are never updated or deleted (DESIGN.md, Storage).</summary>
     public static readonly string[] AppendOnlyTables = ["events", "payloads", "event_targets", "tree_nodes", "checkpoints"];
@@ -133,6 +133,12 @@ internal static class SqliteSchema
         );
         CREATE INDEX exports_by_ledger ON exports (ledger_id, created_at);
         CREATE INDEX exports_unfinished ON exports (state, created_at) WHERE state IN ('queued', 'running');
+        """,
+
+        // Version 3: export leases (which process runs a job, and until when), so nodes never run one job twice.
+        """
+        ALTER TABLE exports ADD COLUMN worker TEXT;
+        ALTER TABLE exports ADD COLUMN lease_until INTEGER;
         """,
     ];
 

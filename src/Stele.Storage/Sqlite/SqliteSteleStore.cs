@@ -682,7 +682,7 @@ public sealed class SqliteSteleStore : ISteleStore
     }
 
     private const string SelectExports =
-        "SELECT id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at FROM exports";
+        "SELECT id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at, worker, lease_until FROM exports";
 
     public async Task<bool> TryAddExportAsync(ExportJob job, DateTimeOffset quotaSince, long quota, CancellationToken cancellationToken)
     {
@@ -693,8 +693,8 @@ public sealed class SqliteSteleStore : ISteleStore
             using var command = Writer.CreateCommand();
             command.CommandText =
                 """
-                INSERT INTO exports (id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at)
-                SELECT $id, $ledger, $request, $created_by, $created_at, $state, $rows_done, $rows_total, $file_name, $file_size, $error, $started_at, $finished_at, $expires_at
+                INSERT INTO exports (id, ledger_id, request, created_by, created_at, state, rows_done, rows_total, file_name, file_size, error, started_at, finished_at, expires_at, worker, lease_until)
+                SELECT $id, $ledger, $request, $created_by, $created_at, $state, $rows_done, $rows_total, $file_name, $file_size, $error, $started_at, $finished_at, $expires_at, $worker, $lease_until
                 WHERE (SELECT COUNT(*) FROM exports WHERE ledger_id = $ledger AND created_at >= $since) < $quota;
                 """;
             command.Parameters.AddWithValue("$since", Micros(quotaSince));
@@ -737,7 +737,45 @@ public sealed class SqliteSteleStore : ISteleStore
         return result;
     }
 
-    public async Task UpdateExportAsync(ExportJob job, CancellationToken cancellationToken)
+    public async Task<ExportJob?> TryClaimExportAsync(
+        string id, string worker, DateTimeOffset now, DateTimeOffset leaseUntil, int perLedgerLimit, CancellationToken cancellationToken)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var command = Writer.CreateCommand();
+            command.CommandText =
+                """
+                UPDATE exports SET state = 'running', rows_done = 0, rows_total = NULL, error = NULL, started_at = $now,
+                    worker = $worker, lease_until = $lease_until
+                WHERE id = $id
+                  AND (state = 'queued' OR (state = 'running' AND (lease_until IS NULL OR lease_until < $now)))
+                  AND (SELECT COUNT(*) FROM exports AS other
+                       WHERE other.ledger_id = exports.ledger_id AND other.id <> $id AND other.state = 'running' AND other.lease_until >= $now) < $limit;
+                """;
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$worker", worker);
+            command.Parameters.AddWithValue("$now", Micros(now));
+            command.Parameters.AddWithValue("$lease_until", Micros(leaseUntil));
+            command.Parameters.AddWithValue("$limit", perLedgerLimit);
+            if (command.ExecuteNonQuery() != 1)
+            {
+                return null;
+            }
+
+            command.Parameters.Clear();
+            command.CommandText = $"{SelectExports} WHERE id = $id;";
+            command.Parameters.AddWithValue("$id", id);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? ReadExport(reader) : null;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public async Task<bool> UpdateExportAsync(ExportJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -747,11 +785,12 @@ public sealed class SqliteSteleStore : ISteleStore
             command.CommandText =
                 """
                 UPDATE exports SET state = $state, rows_done = $rows_done, rows_total = $rows_total, file_name = $file_name,
-                    file_size = $file_size, error = $error, started_at = $started_at, finished_at = $finished_at, expires_at = $expires_at
-                WHERE id = $id;
+                    file_size = $file_size, error = $error, started_at = $started_at, finished_at = $finished_at, expires_at = $expires_at,
+                    lease_until = $lease_until
+                WHERE id = $id AND worker IS $worker;
                 """;
             AddExportState(command, job);
-            command.ExecuteNonQuery();
+            return command.ExecuteNonQuery() == 1;
         }
         finally
         {
@@ -781,6 +820,8 @@ public sealed class SqliteSteleStore : ISteleStore
         command.Parameters.AddWithValue("$started_at", job.StartedAt is { } started ? Micros(started) : DBNull.Value);
         command.Parameters.AddWithValue("$finished_at", job.FinishedAt is { } finished ? Micros(finished) : DBNull.Value);
         command.Parameters.AddWithValue("$expires_at", job.ExpiresAt is { } expires ? Micros(expires) : DBNull.Value);
+        command.Parameters.AddWithValue("$worker", (object?)job.Worker ?? DBNull.Value);
+        command.Parameters.AddWithValue("$lease_until", job.LeaseUntil is { } lease ? Micros(lease) : DBNull.Value);
     }
 
     private static ExportJob ReadExport(SqliteDataReader reader) => new()
@@ -799,6 +840,8 @@ public sealed class SqliteSteleStore : ISteleStore
         StartedAt = reader.IsDBNull(11) ? null : FromMicros(reader.GetInt64(11)),
         FinishedAt = reader.IsDBNull(12) ? null : FromMicros(reader.GetInt64(12)),
         ExpiresAt = reader.IsDBNull(13) ? null : FromMicros(reader.GetInt64(13)),
+        Worker = NullableString(reader, 14),
+        LeaseUntil = reader.IsDBNull(15) ? null : FromMicros(reader.GetInt64(15)),
     };
 
     public async ValueTask DisposeAsync()

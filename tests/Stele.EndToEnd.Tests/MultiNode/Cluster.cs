@@ -19,8 +19,11 @@ internal sealed class Cluster : IAsyncDisposable
     private readonly string _root;
     private readonly ServerProcess?[] _nodes;
 
-    private Cluster(PostgresDatabase database, string root, int size)
+    private readonly IReadOnlyDictionary<string, string>? _environment;
+
+    private Cluster(PostgresDatabase database, string root, int size, IReadOnlyDictionary<string, string>? environment)
     {
+        _environment = environment;
         Database = database;
         _root = root;
         _nodes = new ServerProcess?[size];
@@ -43,12 +46,13 @@ internal sealed class Cluster : IAsyncDisposable
     /// Starts <paramref name="size"/> nodes at once on an empty database. With
     /// <paramref name="writeKeyFirst"/> the shared key file is written before; otherwise it does not
     /// exist yet and the nodes, starting together, must all end up with the one that was created first.
+    /// <paramref name="environment"/> gives extra settings for every node from the cluster's root directory.
     /// </summary>
-    public static async Task<Cluster> StartAsync(int size, bool writeKeyFirst)
+    public static async Task<Cluster> StartAsync(int size, bool writeKeyFirst, Func<string, IReadOnlyDictionary<string, string>>? environment = null)
     {
         var database = await PostgresDatabase.CreateAsync();
         var root = Path.Combine(Path.GetTempPath(), "stele-e2e-multinode", Guid.NewGuid().ToString("N"));
-        var cluster = new Cluster(database, root, size);
+        var cluster = new Cluster(database, root, size, environment?.Invoke(root));
         try
         {
             if (writeKeyFirst)
@@ -78,7 +82,7 @@ internal sealed class Cluster : IAsyncDisposable
         _nodes[index]?.Dispose();
         _nodes[index] = null;
         var dataDirectory = Path.Combine(_root, $"node{index}");
-        _nodes[index] = await ServerProcess.StartAsync(dataDirectory, store: Database.ConnectionString, signingKeyFile: KeyFile);
+        _nodes[index] = await ServerProcess.StartAsync(dataDirectory, store: Database.ConnectionString, signingKeyFile: KeyFile, environment: _environment);
     }
 
     /// <summary>SIGKILL: no shutdown code runs.</summary>

@@ -1,3 +1,5 @@
+using Stele.Storage.Alerts;
+
 namespace Stele.Storage;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Stele.Storage;
 /// conformance suite. Event, payload, tree and checkpoint rows are append-only: the contract has
 /// no operation that changes or removes them, and the databases reject such statements too.
 /// </summary>
-public interface ISteleStore : IAsyncDisposable
+public interface ISteleStore : IAlertStore, IAsyncDisposable
 {
     /// <summary>Short backend name for logs: <c>sqlite</c> or <c>postgres</c>.</summary>
     string Backend { get; }

@@ -65,6 +65,11 @@ public static partial class PostgresProvisioning
             statements.Add($"GRANT UPDATE ON {table} TO \"{roleName}\"");
         }
 
+        foreach (var table in PostgresSchema.DeletableTables)
+        {
+            statements.Add($"GRANT DELETE ON {table} TO \"{roleName}\"");
+        }
+
         foreach (var statement in statements)
         {
             await using var command = new NpgsqlCommand(statement, connection, transaction);

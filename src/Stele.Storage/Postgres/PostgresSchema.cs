@@ -34,7 +34,7 @@ namespace Stele.Storage.Postgres;
 /// </remarks>
 internal static class PostgresSchema
 {
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     /// <summary>The only role the append-only triggers let through (with <c>stele.maintenance = 'erasure'</c>).</summary>
     public const string MaintenanceRole = "stele_maintenance";
@@ -47,13 +47,21 @@ internal static class PostgresSchema
 
     /// <summary>Every table the application role may read and insert into.</summary>
     public static readonly string[] ApplicationTables =
-        ["ledgers", "events", "payloads", "event_targets", "event_search", "tree_nodes", "checkpoints", "api_keys", "settings", "exports"];
+        [
+            "ledgers", "events", "payloads", "event_targets", "event_search", "tree_nodes", "checkpoints", "api_keys", "settings", "exports",
+            "alert_destinations", "alert_rules", "alert_rule_state", "alert_cursors", "alerts", "alert_deliveries", "delivery_attempts",
+        ];
 
     /// <summary>
-    /// The tables where the contract needs UPDATE (revoking a key, export progress). Settings are set once with
-    /// INSERT … ON CONFLICT DO NOTHING, which needs no UPDATE right.
+    /// The tables where the contract needs UPDATE (revoking a key, export progress, alert rules and
+    /// their state, delivery progress). Settings are set once with INSERT … ON CONFLICT DO NOTHING,
+    /// which needs no UPDATE right.
     /// </summary>
-    public static readonly string[] UpdatableTables = ["api_keys", "exports"];
+    public static readonly string[] UpdatableTables =
+        ["api_keys", "exports", "alert_destinations", "alert_rules", "alert_rule_state", "alert_cursors", "alert_deliveries"];
+
+    /// <summary>The tables where the contract needs DELETE: removing a rule (and its state) or a destination. None holds events or proofs.</summary>
+    public static readonly string[] DeletableTables = ["alert_destinations", "alert_rules", "alert_rule_state"];
 
     public static readonly string[] Migrations =
     [
@@ -214,6 +222,99 @@ internal static class PostgresSchema
         """
         ALTER TABLE exports ADD COLUMN worker text;
         ALTER TABLE exports ADD COLUMN lease_until bigint;
+        """,
+
+        // Version 4: detection. Rules, destinations, rule state and the evaluation cursor change as
+        // alerts are evaluated and delivered; alerts are unique per (rule, dedupe key).
+        """
+        CREATE TABLE alert_destinations (
+            id text COLLATE "C" PRIMARY KEY,
+            ledger_id bigint NOT NULL REFERENCES ledgers (id),
+            kind text NOT NULL,
+            name text NOT NULL,
+            target text NOT NULL,
+            secrets text,
+            state text NOT NULL,
+            disabled_reason text,
+            created_at bigint NOT NULL,
+            updated_at bigint NOT NULL
+        );
+        CREATE INDEX alert_destinations_by_ledger ON alert_destinations (ledger_id, created_at);
+
+        CREATE TABLE alert_rules (
+            id text COLLATE "C" PRIMARY KEY,
+            ledger_id bigint NOT NULL REFERENCES ledgers (id),
+            type text COLLATE "C" NOT NULL,
+            name text NOT NULL,
+            parameters text NOT NULL,
+            destinations text NOT NULL,
+            enabled boolean NOT NULL,
+            created_at bigint NOT NULL,
+            updated_at bigint NOT NULL
+        );
+        CREATE INDEX alert_rules_by_ledger ON alert_rules (ledger_id, created_at);
+
+        CREATE TABLE alert_rule_state (
+            rule_id text COLLATE "C" NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            value text NOT NULL,
+            PRIMARY KEY (rule_id, key)
+        );
+
+        CREATE TABLE alert_cursors (
+            ledger_id bigint PRIMARY KEY,
+            next_seq bigint NOT NULL
+        );
+
+        CREATE TABLE alerts (
+            id text COLLATE "C" PRIMARY KEY,
+            ledger_id bigint NOT NULL REFERENCES ledgers (id),
+            rule_id text COLLATE "C" NOT NULL,
+            rule_type text COLLATE "C" NOT NULL,
+            rule_name text NOT NULL,
+            dedupe_key text COLLATE "C" NOT NULL,
+            seq bigint,
+            event_id text COLLATE "C",
+            actor_id text COLLATE "C",
+            reason text NOT NULL,
+            details text NOT NULL,
+            created_at bigint NOT NULL,
+            UNIQUE (rule_id, dedupe_key)
+        );
+        CREATE INDEX alerts_by_ledger ON alerts (ledger_id, id);
+        CREATE INDEX alerts_by_rule ON alerts (ledger_id, rule_id, id);
+        CREATE INDEX alerts_by_type ON alerts (ledger_id, rule_type, id);
+        CREATE INDEX alerts_by_event ON alerts (ledger_id, event_id, id);
+        CREATE INDEX alerts_by_actor ON alerts (ledger_id, actor_id, id);
+
+        CREATE TABLE alert_deliveries (
+            id text COLLATE "C" PRIMARY KEY,
+            alert_id text COLLATE "C" NOT NULL REFERENCES alerts (id),
+            destination_id text COLLATE "C" NOT NULL,
+            ledger_id bigint NOT NULL,
+            state text COLLATE "C" NOT NULL,
+            attempts integer NOT NULL,
+            next_attempt_at bigint NOT NULL,
+            lease_until bigint,
+            worker text,
+            last_status integer,
+            last_error text,
+            delivered_at bigint,
+            created_at bigint NOT NULL
+        );
+        CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE state = 'pending';
+        CREATE INDEX alert_deliveries_by_alert ON alert_deliveries (alert_id);
+
+        CREATE TABLE delivery_attempts (
+            delivery_id text COLLATE "C" NOT NULL,
+            attempt integer NOT NULL,
+            at bigint NOT NULL,
+            outcome text NOT NULL,
+            status_code integer,
+            detail text NOT NULL,
+            duration_ms bigint NOT NULL,
+            PRIMARY KEY (delivery_id, attempt)
+        );
         """,
     ];
 

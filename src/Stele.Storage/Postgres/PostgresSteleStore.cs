@@ -12,7 +12,7 @@ namespace Stele.Storage.Postgres;
 /// on that ledger, taken in the database, and the expected size is checked under it. Commits are
 /// durable when they return (<c>synchronous_commit = on</c> is forced for append transactions).
 /// </summary>
-public sealed class PostgresSteleStore : ISteleStore
+public sealed partial class PostgresSteleStore : ISteleStore
 {
     private const int ReadPageSize = 1000;
 

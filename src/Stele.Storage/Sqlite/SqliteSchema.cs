@@ -6,7 +6,7 @@ namespace Stele.Storage.Sqlite;
 /// </summary>
 internal static class SqliteSchema
 {
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     /// <summary>Tables whose rows are never updated or deleted (DESIGN.md, Storage).</summary>
     public static readonly string[] AppendOnlyTables = ["events", "payloads", "event_targets", "tree_nodes", "checkpoints"];
@@ -139,6 +139,99 @@ internal static class SqliteSchema
         """
         ALTER TABLE exports ADD COLUMN worker TEXT;
         ALTER TABLE exports ADD COLUMN lease_until INTEGER;
+        """,
+
+        // Version 4: detection. Rules, destinations, rule state and the evaluation cursor change as
+        // alerts are evaluated and delivered; alerts are unique per (rule, dedupe key).
+        """
+        CREATE TABLE alert_destinations (
+            id TEXT PRIMARY KEY,
+            ledger_id INTEGER NOT NULL REFERENCES ledgers(id),
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            target TEXT NOT NULL,
+            secrets TEXT,
+            state TEXT NOT NULL,
+            disabled_reason TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX alert_destinations_by_ledger ON alert_destinations (ledger_id, created_at);
+
+        CREATE TABLE alert_rules (
+            id TEXT PRIMARY KEY,
+            ledger_id INTEGER NOT NULL REFERENCES ledgers(id),
+            type TEXT NOT NULL,
+            name TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            destinations TEXT NOT NULL,
+            enabled INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX alert_rules_by_ledger ON alert_rules (ledger_id, created_at);
+
+        CREATE TABLE alert_rule_state (
+            rule_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (rule_id, key)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE alert_cursors (
+            ledger_id INTEGER PRIMARY KEY,
+            next_seq INTEGER NOT NULL
+        );
+
+        CREATE TABLE alerts (
+            id TEXT PRIMARY KEY,
+            ledger_id INTEGER NOT NULL REFERENCES ledgers(id),
+            rule_id TEXT NOT NULL,
+            rule_type TEXT NOT NULL,
+            rule_name TEXT NOT NULL,
+            dedupe_key TEXT NOT NULL,
+            seq INTEGER,
+            event_id TEXT,
+            actor_id TEXT,
+            reason TEXT NOT NULL,
+            details TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (rule_id, dedupe_key)
+        );
+        CREATE INDEX alerts_by_ledger ON alerts (ledger_id, id);
+        CREATE INDEX alerts_by_rule ON alerts (ledger_id, rule_id, id);
+        CREATE INDEX alerts_by_type ON alerts (ledger_id, rule_type, id);
+        CREATE INDEX alerts_by_event ON alerts (ledger_id, event_id, id);
+        CREATE INDEX alerts_by_actor ON alerts (ledger_id, actor_id, id);
+
+        CREATE TABLE alert_deliveries (
+            id TEXT PRIMARY KEY,
+            alert_id TEXT NOT NULL REFERENCES alerts(id),
+            destination_id TEXT NOT NULL,
+            ledger_id INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            lease_until INTEGER,
+            worker TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            delivered_at INTEGER,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE state = 'pending';
+        CREATE INDEX alert_deliveries_by_alert ON alert_deliveries (alert_id);
+
+        CREATE TABLE delivery_attempts (
+            delivery_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            status_code INTEGER,
+            detail TEXT NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            PRIMARY KEY (delivery_id, attempt)
+        ) WITHOUT ROWID;
         """,
     ];
 

@@ -10,7 +10,7 @@ namespace Stele.Storage.Sqlite;
 /// returns only after the write-ahead log is fsync'd. All writes go through one connection
 /// (SQLite has one writer at a time anyway); reads use pooled connections and never block it.
 /// </summary>
-public sealed class SqliteSteleStore : ISteleStore
+public sealed partial class SqliteSteleStore : ISteleStore
 {
     private const int ReadPageSize = 1000;
 

@@ -50,6 +50,9 @@ public sealed class SteleOptions
 
     public RateLimitOptions RateLimits { get; set; } = new();
 
+    /// <summary>Detection: rule quotas, polling, the tamper monitor, delivery leases.</summary>
+    public AlertOptions Alerts { get; set; } = new();
+
     /// <summary>
     /// Where export files are written; default <c>&lt;DataDirectory&gt;/exports</c>. With several nodes on
     /// one database, a directory all of them share (any node may run a job, any node may serve its download).

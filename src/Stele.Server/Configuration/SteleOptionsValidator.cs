@@ -88,7 +88,34 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
             failures.Add("RateLimits values cannot be negative.");
         }
 
+        ValidateAlerts(options.Alerts, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateAlerts(AlertOptions alerts, List<string> failures)
+    {
+        void Between(TimeSpan value, string name, TimeSpan min, TimeSpan max)
+        {
+            if (value < min || value > max)
+            {
+                failures.Add($"Alerts:{name} (STELE_ALERTS__{name.ToUpperInvariant()}) must be between {min:c} and {max:c}.");
+            }
+        }
+
+        Between(alerts.PollInterval, nameof(AlertOptions.PollInterval), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10));
+        Between(alerts.DeliveryPollInterval, nameof(AlertOptions.DeliveryPollInterval), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10));
+        Between(alerts.TamperCheckInterval, nameof(AlertOptions.TamperCheckInterval), TimeSpan.FromMilliseconds(10), TimeSpan.FromDays(1));
+        Between(alerts.DeliveryLease, nameof(AlertOptions.DeliveryLease), TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        Between(alerts.SecretRotationOverlap, nameof(AlertOptions.SecretRotationOverlap), TimeSpan.Zero, TimeSpan.FromDays(30));
+        if (alerts.RuleQuotaPerLedger is < 0 or > 10_000)
+        {
+            failures.Add("Alerts:RuleQuotaPerLedger (STELE_ALERTS__RULEQUOTAPERLEDGER) must be between 0 and 10000.");
+        }
+
+        if (alerts.DestinationQuotaPerLedger is < 0 or > 1_000)
+        {
+            failures.Add("Alerts:DestinationQuotaPerLedger (STELE_ALERTS__DESTINATIONQUOTAPERLEDGER) must be between 0 and 1000.");
+        }
     }
 
     // The messages never repeat the value (it may hold a password); drop the "(Parameter 'x')" suffix too.

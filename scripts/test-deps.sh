@@ -9,6 +9,11 @@
 # throwaway cluster in a temporary directory (trust authentication, listening on 127.0.0.1 only),
 # starts it on a free port and records it in .test-artifacts/test-deps.state for `stop`.
 # Only the export line goes to stdout; every diagnostic goes to stderr.
+#
+# `start` also provides what the delivery tests need, when it is missing: Debian's python3-aiosmtpd
+# (a real SMTP server) and openssl, and the npm package standardwebhooks (the reference verifier)
+# in .test-artifacts/standardwebhooks. A failure there is only reported: without them those tests
+# skip locally and fail under CI=true.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,7 +51,49 @@ free_port() {
   return 1
 }
 
+apt_updated=0
+apt_install() {
+  if [[ $(id -u) -ne 0 ]]; then
+    log "$* missing and this is not root; install it with apt-get"
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if [[ $apt_updated -eq 0 ]]; then
+    apt-get update -qq >&2
+    apt_updated=1
+  fi
+  log "installing $* with apt"
+  apt-get install -y -qq "$@" >&2
+}
+
+# Debian's python3 (not a pyenv shim on PATH) is the one python3-aiosmtpd installs into.
+delivery_deps() {
+  if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    apt_install python3-aiosmtpd || log "python3-aiosmtpd could not be installed; the email tests cannot run"
+  fi
+  if ! command -v openssl >/dev/null 2>&1; then
+    apt_install openssl || log "openssl could not be installed; the STARTTLS email test cannot run"
+  fi
+
+  local spec="$root/tests/Stele.Server.Tests/Delivery/Verifier/package.json"
+  local dir="$state_dir/standardwebhooks"
+  if [[ -f "$dir/node_modules/standardwebhooks/package.json" ]] && cmp -s "$spec" "$dir/package.json"; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    apt_install nodejs npm || { log "npm could not be installed; the webhook verifier tests cannot run"; return 0; }
+  fi
+  log "installing the standardwebhooks npm package into $dir"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cp "$spec" "$dir/package.json"
+  (cd "$dir" && npm install --no-package-lock --no-audit --no-fund --loglevel=error >&2) \
+    || log "npm install failed; the webhook verifier tests cannot run"
+}
+
 start() {
+  delivery_deps || true
+
   if [[ -n "${STELE_TEST_POSTGRES:-}" ]]; then
     log "STELE_TEST_POSTGRES is set; using it"
     return 0

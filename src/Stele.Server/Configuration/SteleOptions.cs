@@ -67,4 +67,10 @@ public sealed class SteleOptions
 
     /// <summary>Exports of one ledger that run at once; further ones wait in the queue.</summary>
     public int ExportConcurrencyPerLedger { get; set; } = 5;
+
+    /// <summary>The SMTP server alert emails are sent through; off until <c>Smtp:Host</c> is set.</summary>
+    public SmtpOptions Smtp { get; set; } = new();
+
+    /// <summary>How alert webhooks are sent.</summary>
+    public WebhookOptions Webhooks { get; set; } = new();
 }

@@ -1,3 +1,7 @@
+using System.Net;
+using System.Net.Mail;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Stele.Storage;
@@ -89,7 +93,125 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
         }
 
         ValidateAlerts(options.Alerts, failures);
+        ValidateSmtp(options.Smtp, failures);
+        ValidateWebhooks(options.Webhooks, failures);
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // Never quotes Password; the other SMTP settings are configuration, not secrets.
+    private static void ValidateSmtp(SmtpOptions smtp, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(smtp.Host))
+        {
+            if (!string.IsNullOrWhiteSpace(smtp.From) || !string.IsNullOrWhiteSpace(smtp.Username) || !string.IsNullOrEmpty(smtp.Password))
+            {
+                failures.Add("Smtp:Host (STELE_SMTP__HOST) must be set when other Smtp settings are; without it no email is sent.");
+            }
+
+            return;
+        }
+
+        if (Uri.CheckHostName(smtp.Host.Trim()) == UriHostNameType.Unknown)
+        {
+            failures.Add($"Smtp:Host (STELE_SMTP__HOST) must be a host name or an IP address, got '{smtp.Host}'.");
+        }
+
+        if (smtp.Port is < 1 or > 65535)
+        {
+            failures.Add($"Smtp:Port (STELE_SMTP__PORT) must be between 1 and 65535, got {smtp.Port}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(smtp.From))
+        {
+            failures.Add("Smtp:From (STELE_SMTP__FROM) must be set when Smtp:Host is: the sender address of alert emails.");
+        }
+        else if (!MailAddress.TryCreate(smtp.From, out _))
+        {
+            failures.Add($"Smtp:From (STELE_SMTP__FROM) must be an email address such as 'Stele <alerts@example.com>', got '{smtp.From}'.");
+        }
+
+        var hasUser = !string.IsNullOrWhiteSpace(smtp.Username);
+        var hasPassword = !string.IsNullOrEmpty(smtp.Password);
+        if (hasUser != hasPassword)
+        {
+            failures.Add("Set both Smtp:Username (STELE_SMTP__USERNAME) and Smtp:Password (STELE_SMTP__PASSWORD), or neither.");
+        }
+
+        if (!Enum.IsDefined(smtp.Security))
+        {
+            failures.Add("Smtp:Security (STELE_SMTP__SECURITY) must be 'starttls' or 'none'.");
+        }
+        else if (smtp.Security == SmtpSecurity.None && hasPassword && !IsLoopback(smtp.Host.Trim()))
+        {
+            failures.Add("Smtp:Security is 'none', so Smtp:Password would cross the network in clear text; use 'starttls' or a relay on this host.");
+        }
+
+        if (smtp.Timeout <= TimeSpan.Zero || smtp.Timeout > TimeSpan.FromMinutes(10))
+        {
+            failures.Add("Smtp:Timeout (STELE_SMTP__TIMEOUT) must be between 0 and 10 minutes.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(smtp.TrustedCertificateFile))
+        {
+            var problem = TrustedCertificatesProblem(smtp.TrustedCertificateFile);
+            if (problem is not null)
+            {
+                failures.Add($"Smtp:TrustedCertificateFile (STELE_SMTP__TRUSTEDCERTIFICATEFILE): {problem}");
+            }
+        }
+    }
+
+    private static void ValidateWebhooks(WebhookOptions webhooks, List<string> failures)
+    {
+        if (webhooks.Timeout <= TimeSpan.Zero || webhooks.Timeout > TimeSpan.FromMinutes(5))
+        {
+            failures.Add("Webhooks:Timeout (STELE_WEBHOOKS__TIMEOUT) must be between 0 and 5 minutes.");
+        }
+
+        if (webhooks.MaxRetryAfter < TimeSpan.Zero || webhooks.MaxRetryAfter > TimeSpan.FromDays(7))
+        {
+            failures.Add("Webhooks:MaxRetryAfter (STELE_WEBHOOKS__MAXRETRYAFTER) must be between 0 and 7 days.");
+        }
+
+        if (!IsValidUserAgent(webhooks.UserAgent))
+        {
+            failures.Add($"Webhooks:UserAgent (STELE_WEBHOOKS__USERAGENT) must be a User-Agent header value such as 'Stele-Webhooks/1.0', got '{webhooks.UserAgent}'.");
+        }
+    }
+
+    private static bool IsLoopback(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
+
+    private static bool IsValidUserAgent(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value) || value.Length > 200 || value.Any(char.IsControl))
+        {
+            return false;
+        }
+
+        using var probe = new HttpRequestMessage();
+        return probe.Headers.UserAgent.TryParseAdd(value) && probe.Headers.UserAgent.Count > 0;
+    }
+
+    internal static string? TrustedCertificatesProblem(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return $"the file '{path}' does not exist.";
+        }
+
+        try
+        {
+            var certificates = new X509Certificate2Collection();
+            certificates.ImportFromPemFile(path);
+            return certificates.Count == 0 ? $"'{path}' holds no PEM certificate." : null;
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            return $"'{path}' could not be read as PEM certificates ({ex.GetType().Name}).";
+        }
     }
 
     private static void ValidateAlerts(AlertOptions alerts, List<string> failures)

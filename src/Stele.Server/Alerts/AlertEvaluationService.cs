@@ -38,6 +38,9 @@ internal sealed partial class AlertEvaluationService : BackgroundService
     /// <summary>Raised after a step stored new alerts (the delivery service listens).</summary>
     public event Action? AlertsRaised;
 
+    /// <summary>Tells the delivery service that alerts were stored outside an evaluation step (the tamper monitor).</summary>
+    public void NotifyAlertsRaised() => AlertsRaised?.Invoke();
+
     public void Wake()
     {
         try

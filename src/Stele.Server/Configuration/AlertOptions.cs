@@ -23,4 +23,13 @@ public sealed class AlertOptions
 
     /// <summary>How often the delivery worker looks for due deliveries when nothing woke it.</summary>
     public TimeSpan DeliveryPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Attempts per delivery, the first included, before it is given up.</summary>
+    public int DeliveryMaxAttempts { get; set; } = 20;
+
+    /// <summary>The first retry waits up to this long; each further one up to twice as long (full jitter).</summary>
+    public TimeSpan DeliveryBaseDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest wait between two attempts.</summary>
+    public TimeSpan DeliveryMaxDelay { get; set; } = TimeSpan.FromHours(6);
 }

@@ -229,6 +229,13 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
         Between(alerts.TamperCheckInterval, nameof(AlertOptions.TamperCheckInterval), TimeSpan.FromMilliseconds(10), TimeSpan.FromDays(1));
         Between(alerts.DeliveryLease, nameof(AlertOptions.DeliveryLease), TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         Between(alerts.SecretRotationOverlap, nameof(AlertOptions.SecretRotationOverlap), TimeSpan.Zero, TimeSpan.FromDays(30));
+        Between(alerts.DeliveryBaseDelay, nameof(AlertOptions.DeliveryBaseDelay), TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1));
+        Between(alerts.DeliveryMaxDelay, nameof(AlertOptions.DeliveryMaxDelay), alerts.DeliveryBaseDelay, TimeSpan.FromDays(1));
+        if (alerts.DeliveryMaxAttempts is < 1 or > 100)
+        {
+            failures.Add("Alerts:DeliveryMaxAttempts (STELE_ALERTS__DELIVERYMAXATTEMPTS) must be between 1 and 100.");
+        }
+
         if (alerts.RuleQuotaPerLedger is < 0 or > 10_000)
         {
             failures.Add("Alerts:RuleQuotaPerLedger (STELE_ALERTS__RULEQUOTAPERLEDGER) must be between 0 and 10000.");

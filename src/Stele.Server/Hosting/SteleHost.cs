@@ -7,9 +7,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Stele.Server.Alerts;
 using Stele.Server.Api;
 using Stele.Server.Auth;
 using Stele.Server.Configuration;
+using Stele.Server.Delivery;
 using Stele.Server.Exports;
 using Stele.Server.Governance;
 using Stele.Server.Ingestion;
@@ -109,6 +111,21 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointService>());
         services.AddSingleton<ExportService>();
         services.AddHostedService(sp => sp.GetRequiredService<ExportService>());
+        services.AddSingleton<AlertEvaluationService>();
+        services.AddHostedService(sp => sp.GetRequiredService<AlertEvaluationService>());
+        services.AddSingleton(sp => new WebhookSender(
+            WebhookSender.CreateHttpClient(options.Webhooks), sp.GetRequiredService<TimeProvider>(), options.Webhooks, sp.GetRequiredService<ILogger<WebhookSender>>()));
+        services.AddSingleton(sp => new AlertDeliveryService(
+            sp.GetRequiredService<ISteleStore>(),
+            sp.GetRequiredService<WebhookSender>(),
+            string.IsNullOrWhiteSpace(options.Smtp.Host) ? null : new EmailSender(options.Smtp, sp.GetRequiredService<ILogger<EmailSender>>()),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<SteleOptions>>(),
+            sp.GetRequiredService<AlertEvaluationService>(),
+            sp.GetRequiredService<ILogger<AlertDeliveryService>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<AlertDeliveryService>());
+        services.AddSingleton<TamperMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<TamperMonitor>());
         services.AddOpenApi();
 
         var app = builder.Build();
@@ -123,11 +140,13 @@ public sealed partial class SteleHost : IAsyncDisposable
         EventEndpoints.Map(api, string.Empty);
         IntegrityEndpoints.Map(api, string.Empty);
         ExportEndpoints.Map(api, string.Empty);
+        AlertEndpoints.Map(api, string.Empty);
         AdminEndpoints.Map(api);
         var ledgerApi = app.MapGroup("/api/v1/ledgers/{ledger}");
         EventEndpoints.Map(ledgerApi, "InLedger");
         IntegrityEndpoints.Map(ledgerApi, "InLedger");
         ExportEndpoints.Map(ledgerApi, "InLedger");
+        AlertEndpoints.Map(ledgerApi, "InLedger");
         TlogEndpoints.Map(app);
         OperationsEndpoints.Map(app);
         // One document, at a fixed path: an unknown document name then answers the problem+json 404 like any unknown route.

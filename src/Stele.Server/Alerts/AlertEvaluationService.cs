@@ -99,7 +99,24 @@ internal sealed partial class AlertEvaluationService : BackgroundService
         var rules = new List<(AlertRuleRecord Record, IAlertRule Logic)>();
         foreach (var record in await _store.ListAlertRulesAsync(ledger.Id, cancellationToken).ConfigureAwait(false))
         {
-            if (record.Enabled && AlertRuleFactory.FromStored(record.Type, record.Parameters) is { } logic)
+            if (!record.Enabled)
+            {
+                continue;
+            }
+
+            IAlertRule? logic;
+            try
+            {
+                logic = AlertRuleFactory.FromStored(record.Type, record.Parameters);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or System.Text.Json.JsonException)
+            {
+                // One unreadable rule must not stop the ledger's other rules.
+                Log.RuleUnreadable(_logger, record.Id, ledger.Name, ex);
+                continue;
+            }
+
+            if (logic is not null)
             {
                 rules.Add((record, logic));
             }
@@ -168,6 +185,9 @@ internal sealed partial class AlertEvaluationService : BackgroundService
 
         [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "Ledger {Ledger}: another node moved the evaluation cursor past {Cursor}")]
         public static partial void CursorMoved(ILogger logger, string ledger, long cursor);
+
+        [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Alert rule {RuleId} of ledger {Ledger} cannot be read and is skipped")]
+        public static partial void RuleUnreadable(ILogger logger, string ruleId, string ledger, Exception exception);
 
         [LoggerMessage(EventId = 6003, Level = LogLevel.Error, Message = "Alert evaluation failed; it resumes from the stored cursor")]
         public static partial void EvaluationFailed(ILogger logger, Exception exception);

@@ -132,7 +132,7 @@ internal static class AlertRuleFactory
         }
 
         var holidays = new HashSet<DateOnly>();
-        var holidayTexts = p.Texts("holidays", [], 400, 10, required: false);
+        var holidayTexts = p.Texts("holidays", [], 400, 10, required: false, allowEmpty: true);
         foreach (var text in holidayTexts)
         {
             if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))

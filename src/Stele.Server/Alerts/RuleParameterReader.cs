@@ -103,7 +103,7 @@ internal sealed class RuleParameterReader
     }
 
     /// <summary>A list of strings; <paramref name="fallback"/> when absent; an empty list is an error when <paramref name="required"/>.</summary>
-    public IReadOnlyList<string> Texts(string name, IReadOnlyList<string> fallback, int maxCount, int maxLength, bool required)
+    public IReadOnlyList<string> Texts(string name, IReadOnlyList<string> fallback, int maxCount, int maxLength, bool required, bool allowEmpty = false)
     {
         if (!_values.TryGetValue(name, out var value))
         {
@@ -115,9 +115,9 @@ internal sealed class RuleParameterReader
             return fallback;
         }
 
-        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0 || value.GetArrayLength() > maxCount)
+        if (value.ValueKind != JsonValueKind.Array || (value.GetArrayLength() == 0 && !allowEmpty) || value.GetArrayLength() > maxCount)
         {
-            Errors.Add(new(Prefix + name, $"must be an array of 1 to {maxCount} strings"));
+            Errors.Add(new(Prefix + name, $"must be an array of {(allowEmpty ? 0 : 1)} to {maxCount} strings"));
             return fallback;
         }
 

@@ -263,4 +263,24 @@ public sealed class AlertRuleTests
     {
         Assert.Equal(matches, new ActionPattern(pattern).Matches(action));
     }
+
+    [Theory]
+    [InlineData("new_country", null)]
+    [InlineData("high_volume_destructive", null)]
+    [InlineData("ingestion_spike", null)]
+    [InlineData("repeated_action", """{"actions":["a.*"]}""")]
+    [InlineData("off_hours", """{"time_zone":"Europe/Berlin"}""")]
+    [InlineData("off_hours", """{"time_zone":"Asia/Tokyo","days":["sat"],"start":"00:00","end":"24:00","holidays":["2026-01-01"],"cooldown_seconds":60}""")]
+    public void Normalised_parameters_read_back_as_the_same_rule(string type, string? parameters)
+    {
+        var errors = new List<FieldError>();
+        JsonElement? given = parameters is null ? null : JsonDocument.Parse(parameters).RootElement.Clone();
+        var rule = AlertRuleFactory.Create(type, given, errors)!;
+        Assert.Empty(errors);
+
+        // What is stored is the normalised form; reading it back must give the same parameters.
+        var stored = JsonSerializer.Serialize(rule.Parameters);
+        var again = AlertRuleFactory.FromStored(type, stored)!;
+        Assert.Equal(stored, JsonSerializer.Serialize(again.Parameters));
+    }
 }

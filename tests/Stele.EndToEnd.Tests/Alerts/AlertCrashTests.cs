@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -27,7 +26,7 @@ public sealed class AlertCrashTests : IDisposable
     [Fact]
     public async Task A_server_killed_mid_delivery_delivers_after_restart_with_one_alert_record()
     {
-        using var receiver = new HangingReceiver();
+        using var receiver = new LoopbackReceiver(answer: null);
         string adminKey;
         using (var first = await ServerProcess.StartAsync(_dataDirectory, environment: FastDelivery))
         {
@@ -96,77 +95,6 @@ public sealed class AlertCrashTests : IDisposable
         if (Directory.Exists(_dataDirectory))
         {
             Directory.Delete(_dataDirectory, recursive: true);
-        }
-    }
-
-    /// <summary>A real HTTP receiver (HttpListener on loopback) that leaves requests unanswered until told what to answer.</summary>
-    private sealed class HangingReceiver : IDisposable
-    {
-        private readonly HttpListener _listener = new();
-        private readonly TaskCompletionSource _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly Task _loop;
-
-        public HangingReceiver()
-        {
-            var port = FreePort();
-            Url = $"http://127.0.0.1:{port}/hook/";
-            _listener.Prefixes.Add(Url);
-            _listener.Start();
-            _loop = Task.Run(LoopAsync);
-        }
-
-        public string Url { get; }
-
-        public HttpStatusCode? Answer { get; set; }
-
-        public Task FirstRequest => _first.Task;
-
-        public ConcurrentQueue<(string WebhookId, string Body)> Requests { get; } = new();
-
-        private async Task LoopAsync()
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await _listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                _ = Task.Run(async () =>
-                {
-                    using var reader = new StreamReader(context.Request.InputStream);
-                    Requests.Enqueue((context.Request.Headers["webhook-id"] ?? string.Empty, await reader.ReadToEndAsync()));
-                    _first.TrySetResult();
-                    while (Answer is null)
-                    {
-                        await Task.Delay(50);
-                    }
-
-                    context.Response.StatusCode = (int)Answer.Value;
-                    context.Response.Close();
-                });
-            }
-        }
-
-        private static int FreePort()
-        {
-            var socket = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-            socket.Start();
-            var port = ((IPEndPoint)socket.LocalEndpoint).Port;
-            socket.Stop();
-            return port;
-        }
-
-        public void Dispose()
-        {
-            Answer ??= HttpStatusCode.ServiceUnavailable;
-            _listener.Close();
-            _loop.Wait(TimeSpan.FromSeconds(5));
         }
     }
 }

@@ -18,7 +18,10 @@ namespace Stele.Server.Alerts;
 /// </summary>
 internal sealed partial class AlertEvaluationService : BackgroundService
 {
-    private const int BatchSize = 1000;
+    private const int BatchSize = 5000;
+
+    // Commits wake the loop; a short pause after each pass lets a burst of commits share one pass.
+    private static readonly TimeSpan MinPassInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly ISteleStore _store;
     private readonly TimeProvider _clock;
@@ -77,6 +80,7 @@ internal sealed partial class AlertEvaluationService : BackgroundService
 
             try
             {
+                await Task.Delay(MinPassInterval, stoppingToken).ConfigureAwait(false);
                 await _wake.WaitAsync(_pollInterval, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -124,7 +128,8 @@ internal sealed partial class AlertEvaluationService : BackgroundService
 
         while (cursor < head)
         {
-            var end = Math.Min(head, cursor + BatchSize);
+            // Without rules there is nothing to read: the cursor jumps to the head in one step.
+            var end = rules.Count == 0 ? head : Math.Min(head, cursor + BatchSize);
             var events = new List<EvaluatedEvent>((int)(end - cursor));
             if (rules.Count > 0)
             {

@@ -52,7 +52,7 @@ internal sealed partial class TamperMonitor(
 
             try
             {
-                await Task.Delay(interval, clock, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(interval, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -29,7 +29,7 @@ internal sealed partial class AlertDeliveryService : BackgroundService
     private readonly AlertOptions _options;
     private readonly ILogger _logger;
     private readonly string _worker = "node-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly WakeSignal _wake = new();
     private readonly Dictionary<long, string> _ledgerNames = [];
 
     public AlertDeliveryService(
@@ -51,17 +51,7 @@ internal sealed partial class AlertDeliveryService : BackgroundService
         evaluator.AlertsRaised += Wake;
     }
 
-    public void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already woken.
-        }
-    }
+    public void Wake() => _wake.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -167,16 +157,10 @@ internal sealed partial class AlertDeliveryService : BackgroundService
             DurationMillis = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds,
         };
 
-        if (!await _store.CompleteDeliveryAttemptAsync(next, attempt, cancellationToken).ConfigureAwait(false))
-        {
-            // The lease ended while sending and another node took the row over; its attempt counts.
-            Log.LeaseLost(_logger, delivery.Id);
-            return;
-        }
-
         if (result.Kind == DeliveryResultKind.Gone && destination is not null)
         {
             // 410 Gone: the receiver asks not to be called again (Standard Webhooks, "Disabling endpoints").
+            // Disabled before the attempt is recorded, so whoever sees the failed delivery sees why.
             var disabled = destination with
             {
                 State = AlertDestinationRecord.Disabled,
@@ -185,6 +169,13 @@ internal sealed partial class AlertDeliveryService : BackgroundService
             };
             await _store.UpdateAlertDestinationAsync(disabled, cancellationToken).ConfigureAwait(false);
             Log.DestinationGone(_logger, destination.Id);
+        }
+
+        if (!await _store.CompleteDeliveryAttemptAsync(next, attempt, cancellationToken).ConfigureAwait(false))
+        {
+            // The lease ended while sending and another node took the row over; its attempt counts.
+            Log.LeaseLost(_logger, delivery.Id);
+            return;
         }
 
         Log.Attempted(_logger, delivery.Id, delivery.AlertId, attempts, attempt.Outcome, next.State);

@@ -27,7 +27,7 @@ internal sealed partial class AlertEvaluationService : BackgroundService
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly TimeSpan _pollInterval;
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly WakeSignal _wake = new();
 
     public AlertEvaluationService(ISteleStore store, SequencerRegistry sequencers, TimeProvider clock, IOptions<SteleOptions> options, ILogger<AlertEvaluationService> logger)
     {
@@ -44,17 +44,7 @@ internal sealed partial class AlertEvaluationService : BackgroundService
     /// <summary>Tells the delivery service that alerts were stored outside an evaluation step (the tamper monitor).</summary>
     public void NotifyAlertsRaised() => AlertsRaised?.Invoke();
 
-    public void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already woken.
-        }
-    }
+    public void Wake() => _wake.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

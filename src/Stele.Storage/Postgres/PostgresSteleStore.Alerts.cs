@@ -15,11 +15,10 @@ public sealed partial class PostgresSteleStore
     /// <summary>Advisory lock space ("Al") serialising rule creation per ledger, so the quota holds across nodes.</summary>
     private const int AlertRuleLockSpace = 0x416C;
 
-    private const string RuleColumns = "id, ledger_id, type, name, parameters, destinations, enabled, created_at, updated_at";
-    private const string DestinationColumns = "id, ledger_id, kind, name, target, secrets, state, disabled_reason, created_at, updated_at";
-    private const string AlertColumns = "id, ledger_id, rule_id, rule_type, rule_name, dedupe_key, seq, event_id, actor_id, reason, details, created_at";
-    private const string DeliveryColumns =
-        "id, alert_id, destination_id, ledger_id, state, attempts, next_attempt_at, lease_until, worker, last_status, last_error, delivered_at, created_at";
+    private const string RuleColumns = AlertRows.RuleColumns;
+    private const string DestinationColumns = AlertRows.DestinationColumns;
+    private const string AlertColumns = AlertRows.AlertColumns;
+    private const string DeliveryColumns = AlertRows.DeliveryColumns;
 
     public async Task<bool> TryAddAlertRuleAsync(AlertRuleRecord rule, int perLedgerQuota, CancellationToken cancellationToken)
     {
@@ -55,11 +54,11 @@ public sealed partial class PostgresSteleStore
     }
 
     public async Task<AlertRuleRecord?> GetAlertRuleAsync(long ledgerId, string id, CancellationToken cancellationToken) =>
-        (await QueryAsync($"SELECT {RuleColumns} FROM alert_rules WHERE ledger_id = $1 AND id = $2;", ReadRule, cancellationToken, ledgerId, id)
+        (await QueryAsync($"SELECT {RuleColumns} FROM alert_rules WHERE ledger_id = $1 AND id = $2;", AlertRows.Rule, cancellationToken, ledgerId, id)
             .ConfigureAwait(false)).FirstOrDefault();
 
     public Task<IReadOnlyList<AlertRuleRecord>> ListAlertRulesAsync(long ledgerId, CancellationToken cancellationToken) =>
-        QueryAsync($"SELECT {RuleColumns} FROM alert_rules WHERE ledger_id = $1 ORDER BY created_at, id;", ReadRule, cancellationToken, ledgerId);
+        QueryAsync($"SELECT {RuleColumns} FROM alert_rules WHERE ledger_id = $1 ORDER BY created_at, id;", AlertRows.Rule, cancellationToken, ledgerId);
 
     public async Task<bool> UpdateAlertRuleAsync(AlertRuleRecord rule, CancellationToken cancellationToken)
     {
@@ -96,15 +95,15 @@ public sealed partial class PostgresSteleStore
     }
 
     public async Task<AlertDestinationRecord?> GetAlertDestinationAsync(long ledgerId, string id, CancellationToken cancellationToken) =>
-        (await QueryAsync($"SELECT {DestinationColumns} FROM alert_destinations WHERE ledger_id = $1 AND id = $2;", ReadDestination, cancellationToken, ledgerId, id)
+        (await QueryAsync($"SELECT {DestinationColumns} FROM alert_destinations WHERE ledger_id = $1 AND id = $2;", AlertRows.Destination, cancellationToken, ledgerId, id)
             .ConfigureAwait(false)).FirstOrDefault();
 
     public async Task<AlertDestinationRecord?> FindAlertDestinationAsync(string id, CancellationToken cancellationToken) =>
-        (await QueryAsync($"SELECT {DestinationColumns} FROM alert_destinations WHERE id = $1;", ReadDestination, cancellationToken, id)
+        (await QueryAsync($"SELECT {DestinationColumns} FROM alert_destinations WHERE id = $1;", AlertRows.Destination, cancellationToken, id)
             .ConfigureAwait(false)).FirstOrDefault();
 
     public Task<IReadOnlyList<AlertDestinationRecord>> ListAlertDestinationsAsync(long ledgerId, CancellationToken cancellationToken) =>
-        QueryAsync($"SELECT {DestinationColumns} FROM alert_destinations WHERE ledger_id = $1 ORDER BY created_at, id;", ReadDestination, cancellationToken, ledgerId);
+        QueryAsync($"SELECT {DestinationColumns} FROM alert_destinations WHERE ledger_id = $1 ORDER BY created_at, id;", AlertRows.Destination, cancellationToken, ledgerId);
 
     public async Task<bool> UpdateAlertDestinationAsync(AlertDestinationRecord destination, CancellationToken cancellationToken)
     {
@@ -196,7 +195,7 @@ public sealed partial class PostgresSteleStore
     }
 
     public async Task<AlertRecord?> GetAlertAsync(long ledgerId, string id, CancellationToken cancellationToken) =>
-        (await QueryAsync($"SELECT {AlertColumns} FROM alerts WHERE ledger_id = $1 AND id = $2;", ReadAlert, cancellationToken, ledgerId, id)
+        (await QueryAsync($"SELECT {AlertColumns} FROM alerts WHERE ledger_id = $1 AND id = $2;", AlertRows.Alert, cancellationToken, ledgerId, id)
             .ConfigureAwait(false)).FirstOrDefault();
 
     public async Task<AlertPage> QueryAlertsAsync(long ledgerId, AlertQuery query, CancellationToken cancellationToken)
@@ -223,7 +222,7 @@ public sealed partial class PostgresSteleStore
         values.Add((long)query.Limit + 1);
         var rows = await QueryAsync(
             $"SELECT {AlertColumns} FROM alerts WHERE {string.Join(" AND ", where)} ORDER BY id DESC LIMIT ${values.Count};",
-            ReadAlert,
+            AlertRows.Alert,
             cancellationToken,
             [.. values]).ConfigureAwait(false);
         var hasMore = rows.Count > query.Limit;
@@ -240,7 +239,7 @@ public sealed partial class PostgresSteleStore
                          ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
             RETURNING {DeliveryColumns};
             """,
-            ReadDelivery,
+            AlertRows.Delivery,
             cancellationToken,
             worker,
             Micros(leaseUntil),
@@ -301,25 +300,16 @@ public sealed partial class PostgresSteleStore
     }
 
     public Task<IReadOnlyList<AlertDeliveryRecord>> ListDeliveriesAsync(string alertId, CancellationToken cancellationToken) =>
-        QueryAsync($"SELECT {DeliveryColumns} FROM alert_deliveries WHERE alert_id = $1 ORDER BY created_at, id;", ReadDelivery, cancellationToken, alertId);
+        QueryAsync($"SELECT {DeliveryColumns} FROM alert_deliveries WHERE alert_id = $1 ORDER BY created_at, id;", AlertRows.Delivery, cancellationToken, alertId);
 
     public Task<IReadOnlyList<DeliveryAttemptRecord>> ListDeliveryAttemptsAsync(string alertId, CancellationToken cancellationToken) =>
         QueryAsync(
-            """
-            SELECT a.delivery_id, a.attempt, a.at, a.outcome, a.status_code, a.detail, a.duration_ms
+            $"""
+            SELECT {AlertRows.AttemptColumns}
             FROM delivery_attempts AS a JOIN alert_deliveries AS d ON d.id = a.delivery_id
             WHERE d.alert_id = $1 ORDER BY a.at, a.delivery_id, a.attempt;
             """,
-            r => new DeliveryAttemptRecord
-            {
-                DeliveryId = r.GetString(0),
-                Attempt = r.GetInt32(1),
-                At = FromMicros(r.GetInt64(2)),
-                Outcome = r.GetString(3),
-                StatusCode = r.IsDBNull(4) ? null : r.GetInt32(4),
-                Detail = r.GetString(5),
-                DurationMillis = r.GetInt64(6),
-            },
+            AlertRows.Attempt,
             cancellationToken,
             alertId);
 
@@ -397,66 +387,6 @@ public sealed partial class PostgresSteleStore
         d.Id, d.LedgerId, d.Kind, d.Name, d.Target, Typed(d.Secrets, NpgsqlDbType.Text), d.State, Typed(d.DisabledReason, NpgsqlDbType.Text),
         Micros(d.CreatedAt), Micros(d.UpdatedAt),
     ];
-
-    private static AlertRuleRecord ReadRule(NpgsqlDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        LedgerId = r.GetInt64(1),
-        Type = r.GetString(2),
-        Name = r.GetString(3),
-        Parameters = r.GetString(4),
-        Destinations = JsonSerializer.Deserialize<string[]>(r.GetString(5)) ?? [],
-        Enabled = r.GetBoolean(6),
-        CreatedAt = FromMicros(r.GetInt64(7)),
-        UpdatedAt = FromMicros(r.GetInt64(8)),
-    };
-
-    private static AlertDestinationRecord ReadDestination(NpgsqlDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        LedgerId = r.GetInt64(1),
-        Kind = r.GetString(2),
-        Name = r.GetString(3),
-        Target = r.GetString(4),
-        Secrets = NullableString(r, 5),
-        State = r.GetString(6),
-        DisabledReason = NullableString(r, 7),
-        CreatedAt = FromMicros(r.GetInt64(8)),
-        UpdatedAt = FromMicros(r.GetInt64(9)),
-    };
-
-    private static AlertRecord ReadAlert(NpgsqlDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        LedgerId = r.GetInt64(1),
-        RuleId = r.GetString(2),
-        RuleType = r.GetString(3),
-        RuleName = r.GetString(4),
-        DedupeKey = r.GetString(5),
-        Seq = r.IsDBNull(6) ? null : r.GetInt64(6),
-        EventId = NullableString(r, 7),
-        ActorId = NullableString(r, 8),
-        Reason = r.GetString(9),
-        Details = r.GetString(10),
-        CreatedAt = FromMicros(r.GetInt64(11)),
-    };
-
-    private static AlertDeliveryRecord ReadDelivery(NpgsqlDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        AlertId = r.GetString(1),
-        DestinationId = r.GetString(2),
-        LedgerId = r.GetInt64(3),
-        State = r.GetString(4),
-        Attempts = r.GetInt32(5),
-        NextAttemptAt = FromMicros(r.GetInt64(6)),
-        LeaseUntil = r.IsDBNull(7) ? null : FromMicros(r.GetInt64(7)),
-        Worker = NullableString(r, 8),
-        LastStatus = r.IsDBNull(9) ? null : r.GetInt32(9),
-        LastError = NullableString(r, 10),
-        DeliveredAt = r.IsDBNull(11) ? null : FromMicros(r.GetInt64(11)),
-        CreatedAt = FromMicros(r.GetInt64(12)),
-    };
 
     /// <summary>A parameter whose value may be null, with its type spelled out (an untyped null cannot be inferred everywhere).</summary>
     private static NpgsqlParameter Typed(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };

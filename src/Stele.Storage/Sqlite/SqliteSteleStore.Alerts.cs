@@ -7,17 +7,10 @@ namespace Stele.Storage.Sqlite;
 /// <summary>The detection tables (<see cref="IAlertStore"/>); writes go through the one writer connection like every other write.</summary>
 public sealed partial class SqliteSteleStore
 {
-    private const string SelectRules =
-        "SELECT id, ledger_id, type, name, parameters, destinations, enabled, created_at, updated_at FROM alert_rules";
-
-    private const string SelectDestinations =
-        "SELECT id, ledger_id, kind, name, target, secrets, state, disabled_reason, created_at, updated_at FROM alert_destinations";
-
-    private const string SelectAlerts =
-        "SELECT id, ledger_id, rule_id, rule_type, rule_name, dedupe_key, seq, event_id, actor_id, reason, details, created_at FROM alerts";
-
-    private const string SelectDeliveries =
-        "SELECT id, alert_id, destination_id, ledger_id, state, attempts, next_attempt_at, lease_until, worker, last_status, last_error, delivered_at, created_at FROM alert_deliveries";
+    private const string SelectRules = $"SELECT {AlertRows.RuleColumns} FROM alert_rules";
+    private const string SelectDestinations = $"SELECT {AlertRows.DestinationColumns} FROM alert_destinations";
+    private const string SelectAlerts = $"SELECT {AlertRows.AlertColumns} FROM alerts";
+    private const string SelectDeliveries = $"SELECT {AlertRows.DeliveryColumns} FROM alert_deliveries";
 
     public Task<bool> TryAddAlertRuleAsync(AlertRuleRecord rule, int perLedgerQuota, CancellationToken cancellationToken)
     {
@@ -56,13 +49,13 @@ public sealed partial class SqliteSteleStore
 
     public async Task<AlertRuleRecord?> GetAlertRuleAsync(long ledgerId, string id, CancellationToken cancellationToken)
     {
-        var rules = await ReadAsync($"{SelectRules} WHERE ledger_id = $ledger AND id = $id;", ReadRule, cancellationToken, ("$ledger", ledgerId), ("$id", id))
+        var rules = await ReadAsync($"{SelectRules} WHERE ledger_id = $ledger AND id = $id;", AlertRows.Rule, cancellationToken, ("$ledger", ledgerId), ("$id", id))
             .ConfigureAwait(false);
         return rules.Count == 0 ? null : rules[0];
     }
 
     public Task<IReadOnlyList<AlertRuleRecord>> ListAlertRulesAsync(long ledgerId, CancellationToken cancellationToken) =>
-        ReadAsync($"{SelectRules} WHERE ledger_id = $ledger ORDER BY created_at, id;", ReadRule, cancellationToken, ("$ledger", ledgerId));
+        ReadAsync($"{SelectRules} WHERE ledger_id = $ledger ORDER BY created_at, id;", AlertRows.Rule, cancellationToken, ("$ledger", ledgerId));
 
     public Task<bool> UpdateAlertRuleAsync(AlertRuleRecord rule, CancellationToken cancellationToken)
     {
@@ -118,19 +111,19 @@ public sealed partial class SqliteSteleStore
 
     public async Task<AlertDestinationRecord?> GetAlertDestinationAsync(long ledgerId, string id, CancellationToken cancellationToken)
     {
-        var found = await ReadAsync($"{SelectDestinations} WHERE ledger_id = $ledger AND id = $id;", ReadDestination, cancellationToken, ("$ledger", ledgerId), ("$id", id))
+        var found = await ReadAsync($"{SelectDestinations} WHERE ledger_id = $ledger AND id = $id;", AlertRows.Destination, cancellationToken, ("$ledger", ledgerId), ("$id", id))
             .ConfigureAwait(false);
         return found.Count == 0 ? null : found[0];
     }
 
     public async Task<AlertDestinationRecord?> FindAlertDestinationAsync(string id, CancellationToken cancellationToken)
     {
-        var found = await ReadAsync($"{SelectDestinations} WHERE id = $id;", ReadDestination, cancellationToken, ("$id", id)).ConfigureAwait(false);
+        var found = await ReadAsync($"{SelectDestinations} WHERE id = $id;", AlertRows.Destination, cancellationToken, ("$id", id)).ConfigureAwait(false);
         return found.Count == 0 ? null : found[0];
     }
 
     public Task<IReadOnlyList<AlertDestinationRecord>> ListAlertDestinationsAsync(long ledgerId, CancellationToken cancellationToken) =>
-        ReadAsync($"{SelectDestinations} WHERE ledger_id = $ledger ORDER BY created_at, id;", ReadDestination, cancellationToken, ("$ledger", ledgerId));
+        ReadAsync($"{SelectDestinations} WHERE ledger_id = $ledger ORDER BY created_at, id;", AlertRows.Destination, cancellationToken, ("$ledger", ledgerId));
 
     public Task<bool> UpdateAlertDestinationAsync(AlertDestinationRecord destination, CancellationToken cancellationToken)
     {
@@ -238,7 +231,7 @@ public sealed partial class SqliteSteleStore
 
     public async Task<AlertRecord?> GetAlertAsync(long ledgerId, string id, CancellationToken cancellationToken)
     {
-        var found = await ReadAsync($"{SelectAlerts} WHERE ledger_id = $ledger AND id = $id;", ReadAlert, cancellationToken, ("$ledger", ledgerId), ("$id", id))
+        var found = await ReadAsync($"{SelectAlerts} WHERE ledger_id = $ledger AND id = $id;", AlertRows.Alert, cancellationToken, ("$ledger", ledgerId), ("$id", id))
             .ConfigureAwait(false);
         return found.Count == 0 ? null : found[0];
     }
@@ -280,7 +273,7 @@ public sealed partial class SqliteSteleStore
         }
 
         parameters.Add(("$limit", query.Limit + 1));
-        var rows = await ReadAsync($"{SelectAlerts} WHERE {string.Join(" AND ", where)} ORDER BY id DESC LIMIT $limit;", ReadAlert, cancellationToken, [.. parameters])
+        var rows = await ReadAsync($"{SelectAlerts} WHERE {string.Join(" AND ", where)} ORDER BY id DESC LIMIT $limit;", AlertRows.Alert, cancellationToken, [.. parameters])
             .ConfigureAwait(false);
         var hasMore = rows.Count > query.Limit;
         return new AlertPage(hasMore ? rows.Take(query.Limit).ToList() : rows, hasMore);
@@ -297,7 +290,7 @@ public sealed partial class SqliteSteleStore
                 WHERE id IN (SELECT id FROM alert_deliveries
                              WHERE state = 'pending' AND next_attempt_at <= $now AND (lease_until IS NULL OR lease_until < $now)
                              ORDER BY next_attempt_at, id LIMIT $limit)
-                RETURNING {SelectDeliveries["SELECT ".Length..SelectDeliveries.IndexOf(" FROM", StringComparison.Ordinal)]};
+                RETURNING {AlertRows.DeliveryColumns};
                 """;
             command.Parameters.AddWithValue("$worker", worker);
             command.Parameters.AddWithValue("$lease_until", Micros(leaseUntil));
@@ -307,7 +300,7 @@ public sealed partial class SqliteSteleStore
             var result = new List<AlertDeliveryRecord>();
             while (reader.Read())
             {
-                result.Add(ReadDelivery(reader));
+                result.Add(AlertRows.Delivery(reader));
             }
 
             return result;
@@ -370,25 +363,16 @@ public sealed partial class SqliteSteleStore
     }
 
     public Task<IReadOnlyList<AlertDeliveryRecord>> ListDeliveriesAsync(string alertId, CancellationToken cancellationToken) =>
-        ReadAsync($"{SelectDeliveries} WHERE alert_id = $alert ORDER BY created_at, id;", ReadDelivery, cancellationToken, ("$alert", alertId));
+        ReadAsync($"{SelectDeliveries} WHERE alert_id = $alert ORDER BY created_at, id;", AlertRows.Delivery, cancellationToken, ("$alert", alertId));
 
     public Task<IReadOnlyList<DeliveryAttemptRecord>> ListDeliveryAttemptsAsync(string alertId, CancellationToken cancellationToken) =>
         ReadAsync(
-            """
-            SELECT a.delivery_id, a.attempt, a.at, a.outcome, a.status_code, a.detail, a.duration_ms
+            $"""
+            SELECT {AlertRows.AttemptColumns}
             FROM delivery_attempts AS a JOIN alert_deliveries AS d ON d.id = a.delivery_id
             WHERE d.alert_id = $alert ORDER BY a.at, a.delivery_id, a.attempt;
             """,
-            r => new DeliveryAttemptRecord
-            {
-                DeliveryId = r.GetString(0),
-                Attempt = r.GetInt32(1),
-                At = FromMicros(r.GetInt64(2)),
-                Outcome = r.GetString(3),
-                StatusCode = r.IsDBNull(4) ? null : r.GetInt32(4),
-                Detail = r.GetString(5),
-                DurationMillis = r.GetInt64(6),
-            },
+            AlertRows.Attempt,
             cancellationToken,
             ("$alert", alertId));
 
@@ -510,19 +494,6 @@ public sealed partial class SqliteSteleStore
         command.Parameters.AddWithValue("$updated_at", Micros(rule.UpdatedAt));
     }
 
-    private static AlertRuleRecord ReadRule(SqliteDataReader reader) => new()
-    {
-        Id = reader.GetString(0),
-        LedgerId = reader.GetInt64(1),
-        Type = reader.GetString(2),
-        Name = reader.GetString(3),
-        Parameters = reader.GetString(4),
-        Destinations = JsonSerializer.Deserialize<string[]>(reader.GetString(5)) ?? [],
-        Enabled = reader.GetInt64(6) != 0,
-        CreatedAt = FromMicros(reader.GetInt64(7)),
-        UpdatedAt = FromMicros(reader.GetInt64(8)),
-    };
-
     private static void AddDestination(SqliteCommand command, AlertDestinationRecord destination)
     {
         command.Parameters.AddWithValue("$id", destination.Id);
@@ -537,50 +508,4 @@ public sealed partial class SqliteSteleStore
         command.Parameters.AddWithValue("$updated_at", Micros(destination.UpdatedAt));
     }
 
-    private static AlertDestinationRecord ReadDestination(SqliteDataReader reader) => new()
-    {
-        Id = reader.GetString(0),
-        LedgerId = reader.GetInt64(1),
-        Kind = reader.GetString(2),
-        Name = reader.GetString(3),
-        Target = reader.GetString(4),
-        Secrets = NullableString(reader, 5),
-        State = reader.GetString(6),
-        DisabledReason = NullableString(reader, 7),
-        CreatedAt = FromMicros(reader.GetInt64(8)),
-        UpdatedAt = FromMicros(reader.GetInt64(9)),
-    };
-
-    private static AlertRecord ReadAlert(SqliteDataReader reader) => new()
-    {
-        Id = reader.GetString(0),
-        LedgerId = reader.GetInt64(1),
-        RuleId = reader.GetString(2),
-        RuleType = reader.GetString(3),
-        RuleName = reader.GetString(4),
-        DedupeKey = reader.GetString(5),
-        Seq = reader.IsDBNull(6) ? null : reader.GetInt64(6),
-        EventId = NullableString(reader, 7),
-        ActorId = NullableString(reader, 8),
-        Reason = reader.GetString(9),
-        Details = reader.GetString(10),
-        CreatedAt = FromMicros(reader.GetInt64(11)),
-    };
-
-    private static AlertDeliveryRecord ReadDelivery(SqliteDataReader reader) => new()
-    {
-        Id = reader.GetString(0),
-        AlertId = reader.GetString(1),
-        DestinationId = reader.GetString(2),
-        LedgerId = reader.GetInt64(3),
-        State = reader.GetString(4),
-        Attempts = reader.GetInt32(5),
-        NextAttemptAt = FromMicros(reader.GetInt64(6)),
-        LeaseUntil = reader.IsDBNull(7) ? null : FromMicros(reader.GetInt64(7)),
-        Worker = NullableString(reader, 8),
-        LastStatus = reader.IsDBNull(9) ? null : reader.GetInt32(9),
-        LastError = NullableString(reader, 10),
-        DeliveredAt = reader.IsDBNull(11) ? null : FromMicros(reader.GetInt64(11)),
-        CreatedAt = FromMicros(reader.GetInt64(12)),
-    };
 }

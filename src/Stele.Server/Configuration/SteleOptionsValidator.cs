@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Stele.Server.Ingestion;
 using Stele.Storage;
 
 namespace Stele.Server.Configuration;
@@ -82,6 +83,17 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
             failures.Add("ExportConcurrencyPerLedger must be between 1 and 100.");
         }
 
+        if (!TrustedProxies.TryParse(options.TrustedProxies, out _, out var proxyError))
+        {
+            failures.Add($"TrustedProxies (STELE_TRUSTEDPROXIES): {proxyError}.");
+        }
+
+        // Empty means unset (enrichment off), so a deployment template can leave the variable blank.
+        if (options.GeoIp?.DatabasePath is { } geoIpPath && !string.IsNullOrWhiteSpace(geoIpPath) && !File.Exists(geoIpPath))
+        {
+            failures.Add($"{GeoIpDatabaseSetting}: there is no file at '{geoIpPath}'.");
+        }
+
         var limits = options.RateLimits;
         if (limits.PerKeyPerSecond < 0 || limits.PerKeyBurst < 0 || limits.PerLedgerPerSecond < 0 || limits.PerLedgerBurst < 0)
         {
@@ -90,6 +102,9 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>How messages name the GeoIP database setting.</summary>
+    public const string GeoIpDatabaseSetting = "GeoIp:DatabasePath (STELE_GEOIP__DATABASEPATH)";
 
     // The messages never repeat the value (it may hold a password); drop the "(Parameter 'x')" suffix too.
     private static string Reason(ArgumentException ex) =>

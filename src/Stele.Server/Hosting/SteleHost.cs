@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Stele.Server.Api;
 using Stele.Server.Auth;
 using Stele.Server.Configuration;
+using Stele.Server.Enrichment;
 using Stele.Server.Exports;
 using Stele.Server.Governance;
 using Stele.Server.Ingestion;
@@ -87,6 +88,9 @@ public sealed partial class SteleHost : IAsyncDisposable
             throw new OptionsValidationException(nameof(SteleOptions), typeof(SteleOptions), validation.Failures);
         }
 
+        TrustedProxies.TryParse(options.TrustedProxies, out var trustedProxies, out _);
+        var geoIpDatabase = OpenGeoIpDatabase(options.GeoIp.DatabasePath);
+
         builder.WebHost.UseUrls(options.Listen);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -104,7 +108,10 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddSingleton<RequestRateLimiter>();
         services.AddSingleton<LedgerAccess>();
         services.AddSingleton<LedgerVerification>();
-        services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew));
+        services.AddSingleton(trustedProxies);
+        services.AddSingleton<ClientAddressResolver>();
+        services.AddSingleton(sp => new GeoIpEnricher(geoIpDatabase, sp.GetRequiredService<ILogger<GeoIpEnricher>>()));
+        services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew, sp.GetRequiredService<GeoIpEnricher>()));
         services.AddSingleton<CheckpointService>();
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointService>());
         services.AddSingleton<ExportService>();
@@ -115,6 +122,31 @@ public sealed partial class SteleHost : IAsyncDisposable
         app.UseSteleErrors();
         MapRoutes(app);
         return new SteleHost(app);
+    }
+
+    /// <summary>
+    /// Loads and verifies the GeoIP database once, at start; a file that cannot be read or is not
+    /// a valid MaxMind DB stops the server with a message naming the setting.
+    /// </summary>
+    private static MaxMindDatabase? OpenGeoIpDatabase(string? path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            var database = MaxMindDatabase.Open(path);
+            database.Verify();
+            return database;
+        }
+        catch (Exception ex) when (ex is MaxMindFormatException or IOException or UnauthorizedAccessException)
+        {
+            var reason = ex is MaxMindFormatException ? $"it is not a valid MaxMind DB file: {ex.Message}" : $"it cannot be read: {ex.Message}";
+            throw new OptionsValidationException(nameof(SteleOptions), typeof(SteleOptions),
+                [$"{SteleOptionsValidator.GeoIpDatabaseSetting}: '{path}' cannot be used, {reason}"]);
+        }
     }
 
     private static void MapRoutes(WebApplication app)
@@ -147,6 +179,7 @@ public sealed partial class SteleHost : IAsyncDisposable
             Log.Provisioned(logger);
         }
 
+        _app.Services.GetRequiredService<GeoIpEnricher>().LogStatus();
         var store = _app.Services.GetRequiredService<ISteleStore>();
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
         Log.StoreOpened(logger, StoreDescription);

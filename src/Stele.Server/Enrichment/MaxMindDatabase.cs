@@ -154,47 +154,75 @@ internal sealed class MaxMindDatabase
     public string? FindString(MaxMindLookup lookup, MaxMindPath path) => lookup.Found ? Data.FindString(lookup.DataOffset, path) : null;
 
     /// <summary>
-    /// Walks every node reachable from the root and checks each record: no deeper than the
-    /// address has bits, pointing at a node, the empty value or inside the data section, and
-    /// each data record decodes. Takes time proportional to the file; meant for start-up.
+    /// Walks every node reachable from the root and checks each record: pointing at a node, the
+    /// empty value or inside the data section; no loop back to a node above it; no path deeper
+    /// than an address has bits (shared subtrees, such as MaxMind's IPv4 aliases, are checked at
+    /// the depth of each path to them); and every data record decodes. Takes time proportional to
+    /// the file; meant for start-up.
     /// </summary>
     public void Verify()
     {
+        const byte OnPath = byte.MaxValue;
         var maxDepth = Metadata.IpVersion == 6 ? 128 : 32;
-        var visited = new ulong[(_nodeCount + 63) / 64];
+        // Per node: 0 = not reached yet, OnPath = on the current path, else 1 + the bits its subtree consumes.
+        var state = new byte[_nodeCount];
         var checkedData = new HashSet<int>();
         var checkedTargets = new HashSet<int>();
-        var pending = new Stack<(uint Node, int Depth)>();
-        pending.Push((0, 0));
-        visited[0] |= 1;
-        while (pending.TryPop(out var item))
+        var path = new List<Frame>(maxDepth + 1) { new(0, 0) };
+        state[0] = OnPath;
+        while (path.Count > 0)
         {
-            for (var side = 0; side < 2; side++)
+            var top = path.Count - 1;
+            var frame = path[top];
+            if (frame.Side == 2)
             {
-                var record = ReadRecord(item.Node, side);
-                if (record < _nodeCount)
+                path.RemoveAt(top);
+                var height = frame.Below + 1;
+                state[frame.Node] = (byte)(height + 1);
+                if (top > 0)
                 {
-                    if (item.Depth + 1 >= maxDepth)
-                    {
-                        throw new MaxMindFormatException(MaxMindFormatException.BadSearchTree, (long)item.Node * _nodeBytes,
-                            $"The search tree is deeper than the {maxDepth} bits of an address: node {item.Node} at depth {item.Depth} leads to node {record}");
-                    }
-
-                    ref var word = ref visited[record / 64];
-                    var bit = 1UL << (int)(record % 64);
-                    if ((word & bit) == 0)
-                    {
-                        word |= bit;
-                        pending.Push((record, item.Depth + 1));
-                    }
+                    path[top - 1] = path[top - 1] with { Below = Math.Max(path[top - 1].Below, height) };
                 }
-                else if (record > _nodeCount)
+
+                continue;
+            }
+
+            var record = ReadRecord(frame.Node, frame.Side);
+            path[top] = frame with { Side = frame.Side + 1 };
+            if (record > _nodeCount)
+            {
+                var offset = DataOffset(record, frame.Node);
+                if (checkedData.Add(offset))
                 {
-                    var offset = DataOffset(record, item.Node);
-                    if (checkedData.Add(offset))
-                    {
-                        Data.Validate(offset, checkedTargets);
-                    }
+                    Data.Validate(offset, checkedTargets);
+                }
+            }
+            else if (record < _nodeCount)
+            {
+                var childDepth = frame.Depth + 1;
+                var seen = state[record];
+                if (seen == OnPath)
+                {
+                    throw new MaxMindFormatException(MaxMindFormatException.BadSearchTree, (long)frame.Node * _nodeBytes,
+                        $"Node {frame.Node} (at depth {frame.Depth}) leads back to node {record} above it: the search tree has a loop");
+                }
+
+                // A node not reached before must still consume a bit; one reached before brings its whole subtree.
+                var height = seen == 0 ? 1 : seen - 1;
+                if (childDepth + height > maxDepth)
+                {
+                    throw new MaxMindFormatException(MaxMindFormatException.BadSearchTree, (long)frame.Node * _nodeBytes,
+                        $"The search tree is deeper than the {maxDepth} bits of an address: node {frame.Node} at depth {frame.Depth} leads to node {record}");
+                }
+
+                if (seen == 0)
+                {
+                    state[record] = OnPath;
+                    path.Add(new Frame(record, childDepth));
+                }
+                else
+                {
+                    path[top] = path[top] with { Below = Math.Max(path[top].Below, height) };
                 }
             }
         }
@@ -248,4 +276,7 @@ internal sealed class MaxMindDatabase
 
         return windowStart + index;
     }
+
+    /// <summary>A node on the walk's current path: its depth, the next record to read, the deepest subtree below it.</summary>
+    private readonly record struct Frame(uint Node, int Depth, int Side = 0, int Below = 0);
 }

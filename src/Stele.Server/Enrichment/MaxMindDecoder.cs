@@ -63,10 +63,13 @@ internal sealed class MaxMindDecoder
     /// <see cref="bool"/>, <see cref="float"/>, <see cref="Dictionary{TKey, TValue}"/> of string
     /// to value (maps) and <see cref="List{T}"/> of values (arrays).
     /// </summary>
-    public object Decode(int offset)
+    public object Decode(int offset) => Decode(offset, out _);
+
+    /// <summary>As <see cref="Decode(int)"/>, and says where the value ends (after a pointer, not its target).</summary>
+    public object Decode(int offset, out int next)
     {
         var budget = MaxValuesPerRecord;
-        return DecodeValue(offset, 0, ref budget, out _);
+        return DecodeValue(offset, 0, ref budget, out next);
     }
 
     /// <summary>
@@ -85,7 +88,7 @@ internal sealed class MaxMindDecoder
                 return null;
             }
 
-            if (!TryFindKey(field, path.Key(i), out field))
+            if (!TryFindKey(field, path.Key(i), i, out field))
             {
                 return null;
             }
@@ -253,7 +256,7 @@ internal sealed class MaxMindDecoder
     }
 
     /// <summary>Finds <paramref name="key"/> in <paramref name="map"/> and returns its value (pointers followed).</summary>
-    private bool TryFindKey(Field map, ReadOnlySpan<byte> key, out Field value)
+    private bool TryFindKey(Field map, ReadOnlySpan<byte> key, int depth, out Field value)
     {
         var position = map.Payload;
         for (var i = 0; i < map.Size; i++)
@@ -265,14 +268,14 @@ internal sealed class MaxMindDecoder
                 return true;
             }
 
-            position = Skip(position, 0);
+            position = Skip(position, depth + 1);
         }
 
         value = default;
         return false;
     }
 
-    /// <summary>Returns where the value at <paramref name="offset"/> ends, without following pointers.</summary>
+    /// <summary>Returns where the value at <paramref name="offset"/> (at <paramref name="depth"/>) ends, without following pointers.</summary>
     private int Skip(int offset, int depth)
     {
         var field = ReadField(offset);

@@ -403,7 +403,12 @@ internal sealed class MaxMindDecoder
             MaxMindDataType.Array => size <= bytes.Length - position ? 0 : throw Oversized(offset, $"an array of {size} values", bytes.Length - position),
             _ => 0,
         };
-        Need(position, payloadLength, offset, $"a {type} of {payloadLength} bytes");
+        if (payloadLength > _length - position)
+        {
+            // Formatted only on failure: this runs for every value read.
+            Need(position, payloadLength, offset, $"a {type} of {payloadLength} bytes");
+        }
+
         return new Field(type, size, offset, position, payloadLength);
     }
 

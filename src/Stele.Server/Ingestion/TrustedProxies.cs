@@ -99,16 +99,19 @@ internal sealed class TrustedProxies
             return false;
         }
 
-        try
+        // 10.0.0.1/8 is almost always a typo for a single address or for 10.0.0.0/8: say so rather than guess.
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out var written);
+        for (var bit = prefix; bit < written * 8; bit++)
         {
-            network = new IPNetwork(address, prefix);
-        }
-        catch (ArgumentException)
-        {
-            error = $"has address bits set beyond its /{prefix} prefix; write the network's first address";
-            return false;
+            if ((bytes[bit / 8] & (0x80 >> (bit % 8))) != 0)
+            {
+                error = $"has address bits set beyond its /{prefix} prefix; write the network's first address";
+                return false;
+            }
         }
 
+        network = new IPNetwork(address, prefix);
         error = null;
         return true;
     }

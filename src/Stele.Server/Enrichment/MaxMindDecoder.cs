@@ -156,35 +156,35 @@ internal sealed class MaxMindDecoder
             case MaxMindDataType.Boolean:
                 return field.Size == 1;
             case MaxMindDataType.Map:
-            {
-                CheckDepth(depth + 1, field.Offset);
-                var map = new Dictionary<string, object>(Math.Min(field.Size, 64), StringComparer.Ordinal);
-                var position = field.Payload;
-                for (var i = 0; i < field.Size; i++)
                 {
-                    var key = ReadKey(position, out position);
-                    var value = DecodeValue(position, depth + 1, ref budget, out position);
-                    // A repeated key keeps its first value, as a path lookup finds it.
-                    map.TryAdd(ReadString(key), value);
-                }
+                    CheckDepth(depth + 1, field.Offset);
+                    var map = new Dictionary<string, object>(Math.Min(field.Size, 64), StringComparer.Ordinal);
+                    var position = field.Payload;
+                    for (var i = 0; i < field.Size; i++)
+                    {
+                        var key = ReadKey(position, out position);
+                        var value = DecodeValue(position, depth + 1, ref budget, out position);
+                        // A repeated key keeps its first value, as a path lookup finds it.
+                        map.TryAdd(ReadString(key), value);
+                    }
 
-                next = position;
-                return map;
-            }
+                    next = position;
+                    return map;
+                }
 
             case MaxMindDataType.Array:
-            {
-                CheckDepth(depth + 1, field.Offset);
-                var array = new List<object>(Math.Min(field.Size, 64));
-                var position = field.Payload;
-                for (var i = 0; i < field.Size; i++)
                 {
-                    array.Add(DecodeValue(position, depth + 1, ref budget, out position));
-                }
+                    CheckDepth(depth + 1, field.Offset);
+                    var array = new List<object>(Math.Min(field.Size, 64));
+                    var position = field.Payload;
+                    for (var i = 0; i < field.Size; i++)
+                    {
+                        array.Add(DecodeValue(position, depth + 1, ref budget, out position));
+                    }
 
-                next = position;
-                return array;
-            }
+                    next = position;
+                    return array;
+                }
 
             default:
                 throw NotAValue(field);
@@ -221,31 +221,31 @@ internal sealed class MaxMindDecoder
                 CheckUtf8(field);
                 return;
             case MaxMindDataType.Map:
-            {
-                CheckDepth(depth + 1, field.Offset);
-                var position = field.Payload;
-                for (var i = 0; i < field.Size; i++)
                 {
-                    CheckUtf8(ReadKey(position, out position));
-                    ValidateValue(position, depth + 1, checkedTargets, out position);
-                }
+                    CheckDepth(depth + 1, field.Offset);
+                    var position = field.Payload;
+                    for (var i = 0; i < field.Size; i++)
+                    {
+                        CheckUtf8(ReadKey(position, out position));
+                        ValidateValue(position, depth + 1, checkedTargets, out position);
+                    }
 
-                next = position;
-                return;
-            }
+                    next = position;
+                    return;
+                }
 
             case MaxMindDataType.Array:
-            {
-                CheckDepth(depth + 1, field.Offset);
-                var position = field.Payload;
-                for (var i = 0; i < field.Size; i++)
                 {
-                    ValidateValue(position, depth + 1, checkedTargets, out position);
-                }
+                    CheckDepth(depth + 1, field.Offset);
+                    var position = field.Payload;
+                    for (var i = 0; i < field.Size; i++)
+                    {
+                        ValidateValue(position, depth + 1, checkedTargets, out position);
+                    }
 
-                next = position;
-                return;
-            }
+                    next = position;
+                    return;
+                }
 
             case MaxMindDataType.DataCacheContainer or MaxMindDataType.EndMarker:
                 throw NotAValue(field);
@@ -282,29 +282,29 @@ internal sealed class MaxMindDecoder
         switch (field.Type)
         {
             case MaxMindDataType.Map:
-            {
-                CheckDepth(depth + 1, offset);
-                var position = field.Payload;
-                for (var i = 0; i < field.Size; i++)
                 {
-                    position = Skip(position, depth + 1);
-                    position = Skip(position, depth + 1);
-                }
+                    CheckDepth(depth + 1, offset);
+                    var position = field.Payload;
+                    for (var i = 0; i < field.Size; i++)
+                    {
+                        position = Skip(position, depth + 1);
+                        position = Skip(position, depth + 1);
+                    }
 
-                return position;
-            }
+                    return position;
+                }
 
             case MaxMindDataType.Array:
-            {
-                CheckDepth(depth + 1, offset);
-                var position = field.Payload;
-                for (var i = 0; i < field.Size; i++)
                 {
-                    position = Skip(position, depth + 1);
-                }
+                    CheckDepth(depth + 1, offset);
+                    var position = field.Payload;
+                    for (var i = 0; i < field.Size; i++)
+                    {
+                        position = Skip(position, depth + 1);
+                    }
 
-                return position;
-            }
+                    return position;
+                }
 
             case MaxMindDataType.DataCacheContainer or MaxMindDataType.EndMarker:
                 throw NotAValue(field);

@@ -11,32 +11,32 @@ internal static class DecodedValues
         switch (expected.ValueKind)
         {
             case JsonValueKind.Object:
-            {
-                var map = Assert.IsType<Dictionary<string, object>>(actual);
-                var expectedKeys = expected.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal).ToList();
-                Assert.True(expectedKeys.SequenceEqual(map.Keys.Order(StringComparer.Ordinal)),
-                    $"{path}: keys {string.Join(",", map.Keys.Order(StringComparer.Ordinal))}, expected {string.Join(",", expectedKeys)}");
-                foreach (var property in expected.EnumerateObject())
                 {
-                    AssertEquivalent(property.Value, map[property.Name], $"{path}.{property.Name}");
-                }
+                    var map = Assert.IsType<Dictionary<string, object>>(actual);
+                    var expectedKeys = expected.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal).ToList();
+                    Assert.True(expectedKeys.SequenceEqual(map.Keys.Order(StringComparer.Ordinal)),
+                        $"{path}: keys {string.Join(",", map.Keys.Order(StringComparer.Ordinal))}, expected {string.Join(",", expectedKeys)}");
+                    foreach (var property in expected.EnumerateObject())
+                    {
+                        AssertEquivalent(property.Value, map[property.Name], $"{path}.{property.Name}");
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case JsonValueKind.Array:
-            {
-                var list = Assert.IsType<List<object>>(actual);
-                Assert.True(expected.GetArrayLength() == list.Count, $"{path}: {list.Count} items, expected {expected.GetArrayLength()}");
-                var i = 0;
-                foreach (var item in expected.EnumerateArray())
                 {
-                    AssertEquivalent(item, list[i], $"{path}[{i}]");
-                    i++;
-                }
+                    var list = Assert.IsType<List<object>>(actual);
+                    Assert.True(expected.GetArrayLength() == list.Count, $"{path}: {list.Count} items, expected {expected.GetArrayLength()}");
+                    var i = 0;
+                    foreach (var item in expected.EnumerateArray())
+                    {
+                        AssertEquivalent(item, list[i], $"{path}[{i}]");
+                        i++;
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case JsonValueKind.String:
                 Assert.True(expected.GetString() == actual as string, $"{path}: '{actual}', expected '{expected.GetString()}'");

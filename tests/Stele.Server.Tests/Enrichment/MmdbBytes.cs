@@ -107,18 +107,18 @@ internal static class MmdbBytes
                 Assert.InRange(target, 0, 2047);
                 return [(byte)(0x20 | (int)(target >> 8)), (byte)target];
             case 1:
-            {
-                var v = target - 2048;
-                Assert.InRange(v, 0, (1 << 19) - 1);
-                return [(byte)(0x28 | (int)(v >> 16)), (byte)(v >> 8), (byte)v];
-            }
+                {
+                    var v = target - 2048;
+                    Assert.InRange(v, 0, (1 << 19) - 1);
+                    return [(byte)(0x28 | (int)(v >> 16)), (byte)(v >> 8), (byte)v];
+                }
 
             case 2:
-            {
-                var v = target - 526_336;
-                Assert.InRange(v, 0, (1 << 27) - 1);
-                return [(byte)(0x30 | (int)(v >> 24)), (byte)(v >> 16), (byte)(v >> 8), (byte)v];
-            }
+                {
+                    var v = target - 526_336;
+                    Assert.InRange(v, 0, (1 << 27) - 1);
+                    return [(byte)(0x30 | (int)(v >> 24)), (byte)(v >> 16), (byte)(v >> 8), (byte)v];
+                }
 
             default:
                 return [0x38, (byte)(target >> 24), (byte)(target >> 16), (byte)(target >> 8), (byte)target];

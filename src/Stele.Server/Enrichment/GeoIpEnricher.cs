@@ -87,8 +87,23 @@ internal sealed partial class GeoIpEnricher
     private static string? CountryCode(string? value) =>
         value is { Length: 2 } && char.IsAsciiLetter(value[0]) && char.IsAsciiLetter(value[1]) ? value.ToUpperInvariant() : null;
 
-    private static string? CityName(string? value) =>
-        value is { Length: > 0 and <= 1024 } && !value.Any(char.IsControl) ? value : null;
+    private static string? CityName(string? value)
+    {
+        if (value is not { Length: > 0 and <= 1024 })
+        {
+            return null;
+        }
+
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                return null;
+            }
+        }
+
+        return value;
+    }
 
     private static partial class Log
     {

@@ -4,7 +4,9 @@
 #   scripts/test-deps.sh start   # prints `export STELE_TEST_POSTGRES='…'` on stdout
 #   scripts/test-deps.sh stop    # stops and deletes what `start` created
 #
-# `start` does nothing when STELE_TEST_POSTGRES is set already (a CI service, a developer's own
+# `start` installs Debian's mmdb-bin (mmdblookup, the reference MaxMind DB reader the GeoIP tests
+# compare with) when it is missing and this is root. For PostgreSQL it does nothing when
+# STELE_TEST_POSTGRES is set already (a CI service, a developer's own
 # server). Otherwise it installs Debian's postgresql if its binaries are missing, creates a
 # throwaway cluster in a temporary directory (trust authentication, listening on 127.0.0.1 only),
 # starts it on a free port and records it in .test-artifacts/test-deps.state for `stop`.
@@ -91,8 +93,22 @@ delivery_deps() {
     || log "npm install failed; the webhook verifier tests cannot run"
 }
 
+# mmdblookup: without it the GeoIP cross-check tests skip locally and fail under CI=true.
+ensure_mmdblookup() {
+  if command -v mmdblookup >/dev/null 2>&1; then
+    return 0
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    log "mmdblookup is missing and this is not root; install the mmdb-bin package to run the GeoIP cross-check tests"
+    return 0
+  fi
+  log "installing mmdb-bin (mmdblookup) with apt"
+  apt_install mmdb-bin || log "could not install mmdb-bin; the GeoIP cross-check tests will skip (or fail under CI=true)"
+}
+
 start() {
   delivery_deps || true
+  ensure_mmdblookup
 
   if [[ -n "${STELE_TEST_POSTGRES:-}" ]]; then
     log "STELE_TEST_POSTGRES is set; using it"
@@ -118,9 +134,7 @@ start() {
       return 1
     fi
     log "installing postgresql with apt"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq postgresql >&2
+    apt_install postgresql
     bin="$(pg_bin)"
     [[ -n "$bin" ]] || { log "postgresql installed but initdb/pg_ctl not found"; return 1; }
   fi

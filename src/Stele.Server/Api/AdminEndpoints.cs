@@ -52,7 +52,7 @@ internal static partial class AdminEndpoints
         var permissions = new List<string>();
         if (!root.TryGetProperty("permissions", out var perms) || perms.ValueKind != JsonValueKind.Array || perms.GetArrayLength() == 0)
         {
-            errors.Add(new("permissions", "is required: a non-empty array of 'ingest', 'read', 'admin'"));
+            errors.Add(new("permissions", "is required: a non-empty array of 'ingest', 'read', 'admin', 'client_origin'"));
         }
         else
         {
@@ -61,7 +61,7 @@ internal static partial class AdminEndpoints
                 var value = p.ValueKind == JsonValueKind.String ? EventValidator.ReadString(p) : null;
                 if (value is null || !Permission.IsKnown(value))
                 {
-                    errors.Add(new("permissions", "may hold only 'ingest', 'read' and 'admin'"));
+                    errors.Add(new("permissions", "may hold only 'ingest', 'read', 'admin' and 'client_origin'"));
                     break;
                 }
 

@@ -33,8 +33,8 @@ public class ApiException : Exception
     public static ApiException Unauthenticated(string detail) =>
         new(401, "unauthenticated", "Authentication is required", detail);
 
-    public static ApiException Forbidden(string detail) =>
-        new(403, "forbidden", "The API key may not do this", detail);
+    public static ApiException Forbidden(string detail, IReadOnlyList<FieldError>? errors = null) =>
+        new(403, "forbidden", "The API key may not do this", detail) { Errors = errors ?? [] };
 
     public static ApiException NotFound(string detail) =>
         new(404, "not_found", "Not found", detail);

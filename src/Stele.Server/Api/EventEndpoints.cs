@@ -26,18 +26,13 @@ internal static class EventEndpoints
         group.MapGet("/sessions/{session_id}", SessionAsync).WithName("GetSession" + nameSuffix);
     }
 
-    private static async Task<IResult> IngestOneAsync(HttpContext context, LedgerAccess access, SequencerRegistry sequencers, EventValidator validator)
+    private static async Task<IResult> IngestOneAsync(HttpContext context, LedgerAccess access, SequencerRegistry sequencers, EventValidator validator, ClientAddressResolver addresses)
     {
-        var (_, ledger) = await access.ResolveAsync(context, Permission.Ingest).ConfigureAwait(false);
+        var (caller, ledger) = await access.ResolveAsync(context, Permission.Ingest).ConfigureAwait(false);
         // Read up to the request limit, so that an event over the event limit is a validation error
         // (400) that names the limit, as it is inside a batch; only a body over 5 MiB is a 413.
         using var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
-        var errors = new List<FieldError>();
-        var parsed = validator.Validate(body.RootElement, string.Empty, Origin(context), errors);
-        if (parsed is null)
-        {
-            throw ApiException.Validation("The event is not valid.", errors);
-        }
+        var parsed = validator.Validate(body.RootElement, string.Empty, Origin(context, caller, addresses), out var problem) ?? throw problem!;
 
         // The Idempotency-Key header is the same as the body field, for clients that prefer headers.
         var header = context.Request.Headers["Idempotency-Key"].ToString();
@@ -56,9 +51,9 @@ internal static class EventEndpoints
         return new JsonResponse(outcome.Duplicate ? 200 : 201, w => EventJson.Write(w, ledger.Name, outcome.Event, outcome.Duplicate));
     }
 
-    private static async Task<IResult> IngestBatchAsync(HttpContext context, LedgerAccess access, SequencerRegistry sequencers, EventValidator validator)
+    private static async Task<IResult> IngestBatchAsync(HttpContext context, LedgerAccess access, SequencerRegistry sequencers, EventValidator validator, ClientAddressResolver addresses)
     {
-        var (_, ledger) = await access.ResolveAsync(context, Permission.Ingest).ConfigureAwait(false);
+        var (caller, ledger) = await access.ResolveAsync(context, Permission.Ingest).ConfigureAwait(false);
         using var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
@@ -86,15 +81,14 @@ internal static class EventEndpoints
         }
 
         // Validate each event on its own: one bad event does not block the others.
-        var origin = Origin(context);
-        var results = new (ParsedEvent? Parsed, List<FieldError>? Errors)[count];
+        var origin = Origin(context, caller, addresses);
+        var results = new (ParsedEvent? Parsed, ApiException? Problem)[count];
         var valid = new List<ParsedEvent>(count);
         var index = 0;
         foreach (var item in events.EnumerateArray())
         {
-            var errors = new List<FieldError>();
-            var parsed = validator.Validate(item, $"events[{index}].", origin, errors);
-            results[index] = (parsed, parsed is null ? errors : null);
+            var parsed = validator.Validate(item, $"events[{index}].", origin, out var problem);
+            results[index] = (parsed, problem);
             if (parsed is not null)
             {
                 valid.Add(parsed);
@@ -124,7 +118,7 @@ internal static class EventEndpoints
                     rejected++;
                     w.WriteString("status", "rejected");
                     w.WritePropertyName("error");
-                    ProblemWriter.WriteBody(w, ApiException.Validation("The event is not valid.", results[i].Errors), null);
+                    ProblemWriter.WriteBody(w, results[i].Problem!, null);
                 }
                 else
                 {
@@ -232,11 +226,12 @@ internal static class EventEndpoints
         return new JsonResponse(200, w => EventJson.WritePage(w, ledger.Name, page, e => Cursor.Encode(e.Seq)));
     }
 
-    private static RequestOrigin Origin(HttpContext context)
+    private static RequestOrigin Origin(HttpContext context, Caller caller, ClientAddressResolver addresses)
     {
         var userAgent = context.Request.Headers.UserAgent.ToString();
         return new RequestOrigin(
-            context.Connection.RemoteIpAddress?.ToString(),
-            userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, IngestLimits.MaxUserAgentLength)]);
+            addresses.Resolve(context),
+            userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, IngestLimits.MaxUserAgentLength)],
+            caller.Has(Permission.ClientOrigin));
     }
 }

@@ -73,4 +73,14 @@ public sealed class SteleOptions
 
     /// <summary>How alert webhooks are sent.</summary>
     public WebhookOptions Webhooks { get; set; } = new();
+
+    /// <summary>GeoIP enrichment of <c>ip_country</c> and <c>ip_city</c>; off unless a database is set.</summary>
+    public GeoIpOptions GeoIp { get; set; } = new();
+
+    /// <summary>
+    /// Reverse proxies whose <c>X-Forwarded-For</c> is believed: comma-separated IP addresses and
+    /// CIDR ranges, for example <c>10.0.0.0/8, 192.168.1.5, fd00::/8</c>. A request from any other
+    /// address is attributed to the connection's own address, whatever headers it sends.
+    /// </summary>
+    public string? TrustedProxies { get; set; }
 }

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Stele.Server.Ingestion;
 using Stele.Storage;
 
 namespace Stele.Server.Configuration;
@@ -84,6 +85,17 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
         if (options.ExportConcurrencyPerLedger is < 1 or > 100)
         {
             failures.Add("ExportConcurrencyPerLedger must be between 1 and 100.");
+        }
+
+        if (!TrustedProxies.TryParse(options.TrustedProxies, out _, out var proxyError))
+        {
+            failures.Add($"TrustedProxies (STELE_TRUSTEDPROXIES): {proxyError}.");
+        }
+
+        // Empty means unset (enrichment off), so a deployment template can leave the variable blank.
+        if (options.GeoIp?.DatabasePath is { } geoIpPath && !string.IsNullOrWhiteSpace(geoIpPath) && !File.Exists(geoIpPath))
+        {
+            failures.Add($"{GeoIpDatabaseSetting}: there is no file at '{geoIpPath}'.");
         }
 
         var limits = options.RateLimits;
@@ -246,6 +258,9 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
             failures.Add("Alerts:DestinationQuotaPerLedger (STELE_ALERTS__DESTINATIONQUOTAPERLEDGER) must be between 0 and 1000.");
         }
     }
+
+    /// <summary>How messages name the GeoIP database setting.</summary>
+    public const string GeoIpDatabaseSetting = "GeoIp:DatabasePath (STELE_GEOIP__DATABASEPATH)";
 
     // The messages never repeat the value (it may hold a password); drop the "(Parameter 'x')" suffix too.
     private static string Reason(ArgumentException ex) =>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Stele.Core.Events;
 using Stele.Server.Api;
+using Stele.Server.Enrichment;
 using Stele.Server.Ingestion;
 using Stele.Storage;
 
@@ -11,7 +12,7 @@ namespace Stele.Server.Governance;
 /// Records Stele's own administrative actions (keys, ledgers, …) as events in the <c>_system</c>
 /// ledger, with the acting key as the actor. Stele is its own first customer.
 /// </summary>
-internal sealed class SystemAudit(ISteleStore store, SequencerRegistry sequencers, TimeProvider clock)
+internal sealed class SystemAudit(ISteleStore store, SequencerRegistry sequencers, TimeProvider clock, ClientAddressResolver addresses, GeoIpEnricher geoIp)
 {
     public async Task RecordAsync(
         string actorId,
@@ -26,6 +27,8 @@ internal sealed class SystemAudit(ISteleStore store, SequencerRegistry sequencer
             ?? throw new InvalidOperationException("The _system ledger does not exist.");
         var sequencer = await sequencers.GetAsync(ledger).ConfigureAwait(false);
         JsonElement? metadata = details is null ? null : JsonSerializer.SerializeToElement(details);
+        var address = context is null ? null : addresses.Resolve(context);
+        var location = geoIp.Locate(address);
         var record = new EventRecord
         {
             ActorId = actorId,
@@ -35,7 +38,9 @@ internal sealed class SystemAudit(ISteleStore store, SequencerRegistry sequencer
             ResourceId = resourceId,
             Metadata = metadata,
             OccurredAt = clock.GetUtcNow(),
-            IpAddress = context?.Connection.RemoteIpAddress?.ToString(),
+            IpAddress = address?.ToString(),
+            IpCountry = location.Country,
+            IpCity = location.City,
             UserAgent = context?.Request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? ua[..Math.Min(ua.Length, 512)] : null,
             Outcome = EventOutcome.Success,
             Targets = [],

@@ -12,6 +12,7 @@ using Stele.Server.Api;
 using Stele.Server.Auth;
 using Stele.Server.Configuration;
 using Stele.Server.Delivery;
+using Stele.Server.Enrichment;
 using Stele.Server.Exports;
 using Stele.Server.Governance;
 using Stele.Server.Ingestion;
@@ -89,6 +90,9 @@ public sealed partial class SteleHost : IAsyncDisposable
             throw new OptionsValidationException(nameof(SteleOptions), typeof(SteleOptions), validation.Failures);
         }
 
+        TrustedProxies.TryParse(options.TrustedProxies, out var trustedProxies, out _);
+        var geoIpDatabase = OpenGeoIpDatabase(options.GeoIp.DatabasePath);
+
         builder.WebHost.UseUrls(options.Listen);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -106,7 +110,10 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddSingleton<RequestRateLimiter>();
         services.AddSingleton<LedgerAccess>();
         services.AddSingleton<LedgerVerification>();
-        services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew));
+        services.AddSingleton(trustedProxies);
+        services.AddSingleton<ClientAddressResolver>();
+        services.AddSingleton(sp => new GeoIpEnricher(geoIpDatabase, sp.GetRequiredService<ILogger<GeoIpEnricher>>()));
+        services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew, sp.GetRequiredService<GeoIpEnricher>()));
         services.AddSingleton<CheckpointService>();
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointService>());
         services.AddSingleton<ExportService>();
@@ -132,6 +139,31 @@ public sealed partial class SteleHost : IAsyncDisposable
         app.UseSteleErrors();
         MapRoutes(app);
         return new SteleHost(app);
+    }
+
+    /// <summary>
+    /// Loads and verifies the GeoIP database once, at start; a file that cannot be read or is not
+    /// a valid MaxMind DB stops the server with a message naming the setting.
+    /// </summary>
+    private static MaxMindDatabase? OpenGeoIpDatabase(string? path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            var database = MaxMindDatabase.Open(path);
+            database.Verify();
+            return database;
+        }
+        catch (Exception ex) when (ex is MaxMindFormatException or IOException or UnauthorizedAccessException)
+        {
+            var reason = ex is MaxMindFormatException ? $"it is not a valid MaxMind DB file: {ex.Message}" : $"it cannot be read: {ex.Message}";
+            throw new OptionsValidationException(nameof(SteleOptions), typeof(SteleOptions),
+                [$"{SteleOptionsValidator.GeoIpDatabaseSetting}: '{path}' cannot be used, {reason}"]);
+        }
     }
 
     private static void MapRoutes(WebApplication app)
@@ -166,6 +198,7 @@ public sealed partial class SteleHost : IAsyncDisposable
             Log.Provisioned(logger);
         }
 
+        _app.Services.GetRequiredService<GeoIpEnricher>().LogStatus();
         var store = _app.Services.GetRequiredService<ISteleStore>();
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
         Log.StoreOpened(logger, StoreDescription);

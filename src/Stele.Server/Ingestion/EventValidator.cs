@@ -5,6 +5,8 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Stele.Core.Events;
 using Stele.Server.Api;
+using Stele.Server.Auth;
+using Stele.Server.Enrichment;
 
 namespace Stele.Server.Ingestion;
 
@@ -12,9 +14,14 @@ namespace Stele.Server.Ingestion;
 /// Turns one JSON event body into an <see cref="EventRecord"/>, or into a list of field errors.
 /// Strict: unknown fields, wrong types, control characters in identifiers, lone surrogates and
 /// values over the limits are all rejected, so nothing malformed ever reaches the ledger.
+/// The server-added <c>ip_country</c> and <c>ip_city</c> are filled here, by GeoIP, before the
+/// record is encoded; a body that sends them is rejected like any unknown field.
 /// </summary>
-internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClockSkew)
+internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClockSkew, GeoIpEnricher geoIp)
 {
+    /// <summary>Body fields that describe the end user's connection: only a <c>client_origin</c> key may set them.</summary>
+    private static readonly string[] ClientOriginFields = ["ip_address", "user_agent"];
+
     private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal)
     {
         "actor_id", "actor_name", "actor_type", "action", "action_category", "resource", "resource_id",
@@ -24,8 +31,44 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
 
     private static readonly HashSet<string> KnownTargetFields = new(StringComparer.Ordinal) { "type", "id", "name", "metadata" };
 
-    /// <summary>Validates one event. <paramref name="prefix"/> names it in errors (e.g. <c>events[3].</c>).</summary>
-    public ParsedEvent? Validate(JsonElement body, string prefix, RequestOrigin origin, List<FieldError> errors)
+    /// <summary>
+    /// Validates one event; <paramref name="prefix"/> names it in errors (e.g. <c>events[3].</c>).
+    /// Returns null with <paramref name="problem"/> set when it is refused: <c>403 forbidden</c>
+    /// when it sets <c>ip_address</c> or <c>user_agent</c> and the key may not, otherwise
+    /// <c>400 validation_failed</c> listing every bad field.
+    /// </summary>
+    public ParsedEvent? Validate(JsonElement body, string prefix, RequestOrigin origin, out ApiException? problem)
+    {
+        if (body.ValueKind == JsonValueKind.Object && !origin.MayPassClientOrigin && ClientOriginField(body) is { } field)
+        {
+            problem = ApiException.Forbidden(
+                $"This API key lacks the '{Permission.ClientOrigin}' permission, so an event may not set '{field}'; leave it out to record the request's own.",
+                [new(prefix + field, $"may be set only by a key with the '{Permission.ClientOrigin}' permission")]);
+            return null;
+        }
+
+        var errors = new List<FieldError>();
+        var parsed = Validate(body, prefix, origin, errors);
+        problem = parsed is null ? ApiException.Validation("The event is not valid.", errors) : null;
+        return parsed;
+    }
+
+    /// <summary>The first client-origin field the body sets to something other than null.</summary>
+    private static string? ClientOriginField(JsonElement body)
+    {
+        foreach (var property in body.EnumerateObject())
+        {
+            if (ReadName(property) is { } name && ClientOriginFields.Contains(name, StringComparer.Ordinal)
+                && property.Value.ValueKind != JsonValueKind.Null)
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+
+    private ParsedEvent? Validate(JsonElement body, string prefix, RequestOrigin origin, List<FieldError> errors)
     {
         var before = errors.Count;
         if (body.ValueKind != JsonValueKind.Object)
@@ -63,7 +106,7 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
         var sessionId = Identifier(body, "session_id", prefix, errors);
         var idempotencyKey = Identifier(body, "idempotency_key", prefix, errors);
         var userAgent = Text(body, "user_agent", prefix, errors, IngestLimits.MaxUserAgentLength) ?? origin.UserAgent;
-        var ipAddress = IpAddress(body, prefix, errors) ?? origin.IpAddress;
+        var ipAddress = IpAddress(body, prefix, errors) ?? origin.Address;
         var outcome = Outcome(body, prefix, errors);
         var version = Version(body, prefix, errors);
         var occurredAt = OccurredAt(body, prefix, errors);
@@ -75,6 +118,7 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
             return null;
         }
 
+        var location = geoIp.Locate(ipAddress);
         var record = new EventRecord
         {
             ActorId = actorId!,
@@ -90,7 +134,9 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
             OccurredAt = occurredAt ?? clock.GetUtcNow(),
             TenantId = tenantId,
             SessionId = sessionId,
-            IpAddress = ipAddress,
+            IpAddress = ipAddress?.ToString(),
+            IpCountry = location.Country,
+            IpCity = location.City,
             UserAgent = userAgent,
             Outcome = outcome,
             Version = version,
@@ -303,16 +349,21 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
     internal static string EchoName(JsonProperty property) =>
         ReadName(property) is { } name ? SafeName(name) : "(a name that is not valid Unicode)";
 
-    private static string? IpAddress(JsonElement body, string prefix, List<FieldError> errors)
+    private static IPAddress? IpAddress(JsonElement body, string prefix, List<FieldError> errors)
     {
         var value = Identifier(body, "ip_address", prefix, errors);
-        if (value is not null && !IPAddress.TryParse(value, out _))
+        if (value is null)
         {
-            errors.Add(new(prefix + "ip_address", "must be an IPv4 or IPv6 address"));
             return null;
         }
 
-        return value is null ? null : IPAddress.Parse(value).ToString();
+        if (!IpAddressText.TryParse(value, out var address))
+        {
+            errors.Add(new(prefix + "ip_address", "must be an IPv4 address (four decimal parts) or an IPv6 address without a zone"));
+            return null;
+        }
+
+        return address;
     }
 
     private static EventOutcome Outcome(JsonElement body, string prefix, List<FieldError> errors)

@@ -175,16 +175,16 @@ internal sealed partial class AlertEvaluationService : BackgroundService
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Raised {Count} alert(s) in ledger {Ledger} over seqs [{From}, {To})")]
+        [LoggerMessage(EventId = 6301, Level = LogLevel.Information, Message = "Raised {Count} alert(s) in ledger {Ledger} over seqs [{From}, {To})")]
         public static partial void AlertsRaised(ILogger logger, int count, string ledger, long from, long to);
 
-        [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "Ledger {Ledger}: another node moved the evaluation cursor past {Cursor}")]
+        [LoggerMessage(EventId = 6302, Level = LogLevel.Debug, Message = "Ledger {Ledger}: another node moved the evaluation cursor past {Cursor}")]
         public static partial void CursorMoved(ILogger logger, string ledger, long cursor);
 
-        [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Alert rule {RuleId} of ledger {Ledger} cannot be read and is skipped")]
+        [LoggerMessage(EventId = 6304, Level = LogLevel.Error, Message = "Alert rule {RuleId} of ledger {Ledger} cannot be read and is skipped")]
         public static partial void RuleUnreadable(ILogger logger, string ruleId, string ledger, Exception exception);
 
-        [LoggerMessage(EventId = 6003, Level = LogLevel.Error, Message = "Alert evaluation failed; it resumes from the stored cursor")]
+        [LoggerMessage(EventId = 6303, Level = LogLevel.Error, Message = "Alert evaluation failed; it resumes from the stored cursor")]
         public static partial void EvaluationFailed(ILogger logger, Exception exception);
     }
 }

@@ -29,47 +29,47 @@ internal static class AlertRuleFactory
         switch (type)
         {
             case NewCountryRule.TypeName:
-            {
-                var p = new RuleParameterReader(parameters, NewCountryFields, errors);
-                var actions = p.Patterns("actions", NewCountryRule.DefaultActions, required: false);
-                return errors.Count == 0 ? new NewCountryRule(actions) : null;
-            }
-
-            case DestructiveBurstRule.TypeName:
-            {
-                var p = new RuleParameterReader(parameters, BurstFields, errors);
-                var actions = p.Patterns("actions", DestructiveBurstRule.DefaultActions, required: false);
-                var threshold = p.Integer("threshold", 10, 1, 100_000);
-                var window = p.Integer("window_seconds", 300, 1, MaxWindowSeconds);
-                var groupBy = p.Choice("group_by", "actor", DestructiveBurstRule.Groupings);
-                var cooldown = p.Integer("cooldown_seconds", 900, 0, MaxWindowSeconds);
-                return errors.Count == 0 ? new DestructiveBurstRule(actions, (int)threshold, window, groupBy, cooldown) : null;
-            }
-
-            case IngestionSpikeRule.TypeName:
-            {
-                var p = new RuleParameterReader(parameters, SpikeFields, errors);
-                var bucket = p.Integer("bucket_seconds", 3600, 60, 86_400);
-                if (86_400 % bucket != 0)
                 {
-                    errors.Add(new("parameters.bucket_seconds", "must divide a day (86400) evenly, e.g. 60, 300, 900, 3600"));
+                    var p = new RuleParameterReader(parameters, NewCountryFields, errors);
+                    var actions = p.Patterns("actions", NewCountryRule.DefaultActions, required: false);
+                    return errors.Count == 0 ? new NewCountryRule(actions) : null;
                 }
 
-                var multiplier = p.Number("multiplier", 3, 1, 1000);
-                var days = p.Integer("baseline_days", 7, 1, 30);
-                var minCount = p.Integer("min_count", 100, 1, 1_000_000_000);
-                return errors.Count == 0 ? new IngestionSpikeRule(bucket, multiplier, (int)days, minCount) : null;
-            }
+            case DestructiveBurstRule.TypeName:
+                {
+                    var p = new RuleParameterReader(parameters, BurstFields, errors);
+                    var actions = p.Patterns("actions", DestructiveBurstRule.DefaultActions, required: false);
+                    var threshold = p.Integer("threshold", 10, 1, 100_000);
+                    var window = p.Integer("window_seconds", 300, 1, MaxWindowSeconds);
+                    var groupBy = p.Choice("group_by", "actor", DestructiveBurstRule.Groupings);
+                    var cooldown = p.Integer("cooldown_seconds", 900, 0, MaxWindowSeconds);
+                    return errors.Count == 0 ? new DestructiveBurstRule(actions, (int)threshold, window, groupBy, cooldown) : null;
+                }
+
+            case IngestionSpikeRule.TypeName:
+                {
+                    var p = new RuleParameterReader(parameters, SpikeFields, errors);
+                    var bucket = p.Integer("bucket_seconds", 3600, 60, 86_400);
+                    if (86_400 % bucket != 0)
+                    {
+                        errors.Add(new("parameters.bucket_seconds", "must divide a day (86400) evenly, e.g. 60, 300, 900, 3600"));
+                    }
+
+                    var multiplier = p.Number("multiplier", 3, 1, 1000);
+                    var days = p.Integer("baseline_days", 7, 1, 30);
+                    var minCount = p.Integer("min_count", 100, 1, 1_000_000_000);
+                    return errors.Count == 0 ? new IngestionSpikeRule(bucket, multiplier, (int)days, minCount) : null;
+                }
 
             case RepeatedActionRule.TypeName:
-            {
-                var p = new RuleParameterReader(parameters, RepeatedFields, errors);
-                var actions = p.Patterns("actions", [], required: true);
-                var threshold = p.Integer("threshold", 5, 2, 100_000);
-                var window = p.Integer("window_seconds", 600, 1, MaxWindowSeconds);
-                var cooldown = p.Integer("cooldown_seconds", window, 0, MaxWindowSeconds);
-                return errors.Count == 0 ? new RepeatedActionRule(actions, (int)threshold, window, cooldown) : null;
-            }
+                {
+                    var p = new RuleParameterReader(parameters, RepeatedFields, errors);
+                    var actions = p.Patterns("actions", [], required: true);
+                    var threshold = p.Integer("threshold", 5, 2, 100_000);
+                    var window = p.Integer("window_seconds", 600, 1, MaxWindowSeconds);
+                    var cooldown = p.Integer("cooldown_seconds", window, 0, MaxWindowSeconds);
+                    return errors.Count == 0 ? new RepeatedActionRule(actions, (int)threshold, window, cooldown) : null;
+                }
 
             case OffHoursRule.TypeName:
                 return CreateOffHours(new RuleParameterReader(parameters, OffHoursFields, errors), errors);

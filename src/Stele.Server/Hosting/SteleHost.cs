@@ -80,7 +80,18 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddOptions<SteleOptions>().Bind(builder.Configuration).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SteleOptions>, SteleOptionsValidator>();
         var options = new SteleOptions();
-        builder.Configuration.Bind(options);
+        try
+        {
+            builder.Configuration.Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A value of the wrong type (a time span that is not one, a number that is not one): the
+            // binder's message names the setting; say where it may have come from.
+            throw new OptionsValidationException(nameof(SteleOptions), typeof(SteleOptions),
+                [$"{ex.Message} Settings come from appsettings.json, STELE_* environment variables and flags; set it to a valid value or remove it."]);
+        }
+
         var validation = new SteleOptionsValidator().Validate(null, options);
         if (validation.Failed)
         {
@@ -147,13 +158,42 @@ public sealed partial class SteleHost : IAsyncDisposable
             Log.Provisioned(logger);
         }
 
+
         var store = _app.Services.GetRequiredService<ISteleStore>();
-        await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or UnauthorizedAccessException or TimeoutException)
+        {
+            // Name the setting to fix. Store descriptions and driver messages never hold a password.
+            var setting = !StoreFactory.IsSqlite(options.Store) ? "Store (STELE_STORE, --store)" : "DataDirectory (STELE_DATADIRECTORY, --data-dir)";
+            throw new InvalidOperationException($"{setting}: could not open the store {StoreDescription}: {ex.Message}", ex);
+        }
+
         Log.StoreOpened(logger, StoreDescription);
-        var key = _app.Services.GetRequiredService<InstanceKey>();
+        InstanceKey key;
+        try
+        {
+            key = _app.Services.GetRequiredService<InstanceKey>();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            var setting = string.IsNullOrWhiteSpace(options.SigningKeyFile) ? "DataDirectory (STELE_DATADIRECTORY, --data-dir)" : "SigningKeyFile (STELE_SIGNINGKEYFILE, --signing-key-file)";
+            throw new InvalidOperationException($"{setting}: could not read or create the signing key: {ex.Message}", ex);
+        }
+
         await CheckSigningKeyAsync(store, key, cancellationToken).ConfigureAwait(false);
         BootstrapAdminKey = await _app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken).ConfigureAwait(false);
-        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            // Kestrel could not bind: the port is taken, or the address is not one of this machine's.
+            throw new InvalidOperationException($"Listen (STELE_LISTEN, --listen): could not listen on {options.Listen}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>
@@ -214,5 +254,6 @@ public sealed partial class SteleHost : IAsyncDisposable
 
         [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Store opened: {Store}")]
         public static partial void StoreOpened(ILogger logger, string store);
+
     }
 }

@@ -154,5 +154,7 @@ public sealed class StartupConfigurationTests
         Assert.DoesNotContain(Password, error.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(logs.Entries, e => e.Text.Contains(Password, StringComparison.Ordinal));
 
+        // Without an owner connection the server would run as the tables' owner: it says so, once.
+        Assert.Single(logs.Entries, e => e.EventId.Id == 3103 && e.Level == LogLevel.Warning);
     }
 }

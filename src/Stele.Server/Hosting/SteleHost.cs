@@ -158,6 +158,10 @@ public sealed partial class SteleHost : IAsyncDisposable
             Log.Provisioned(logger);
         }
 
+        else if (!StoreFactory.IsSqlite(options.Store))
+        {
+            Log.RunningAsTableOwner(logger);
+        }
 
         var store = _app.Services.GetRequiredService<ISteleStore>();
         try
@@ -255,5 +259,10 @@ public sealed partial class SteleHost : IAsyncDisposable
         [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Store opened: {Store}")]
         public static partial void StoreOpened(ILogger logger, string store);
 
+        [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message =
+            "PostgreSQL without StoreOwner (STELE_STOREOWNER): Stele migrates the schema and runs as the role in Store, which therefore owns the tables. " +
+            "Only the append-only triggers stop that role from updating or deleting events, payloads, tree nodes and checkpoints, and an owner can disable triggers. " +
+            "Set StoreOwner to an owner connection so that Stele migrates with it and runs as a role with SELECT and INSERT only (docs/STORAGE.md).")]
+        public static partial void RunningAsTableOwner(ILogger logger);
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Stele.Server.Api;
 using Stele.Server.Auth;
@@ -75,6 +76,12 @@ public sealed partial class SteleHost : IAsyncDisposable
         {
             logging(builder.Logging);
         }
+
+        // The framework's request log lines carry the whole URL, and query strings name people
+        // (search terms, actor and session ids). Keep them out whatever the Logging section of the
+        // configuration says; these rules are added last, so they win over equally specific ones.
+        builder.Logging.AddFilter(RequestLogCategory, LogLevel.Warning);
+        builder.Logging.AddFilter<ConsoleLoggerProvider>(RequestLogCategory, LogLevel.Warning);
 
         var services = builder.Services;
         services.AddOptions<SteleOptions>().Bind(builder.Configuration).ValidateOnStart();
@@ -229,6 +236,9 @@ public sealed partial class SteleHost : IAsyncDisposable
     }
 
     private const string VerifierKeySetting = "checkpoint_verifier_key";
+
+    /// <summary>ASP.NET Core's "Request starting/finished" log category.</summary>
+    private const string RequestLogCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
     public async ValueTask DisposeAsync()
     {

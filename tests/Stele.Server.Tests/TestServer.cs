@@ -16,11 +16,14 @@ public sealed class TestServer : IAsyncDisposable
     private SteleHost _host;
     private readonly Dictionary<string, string?> _settings;
 
-    private TestServer(SteleHost host, string dataDirectory, Dictionary<string, string?> settings)
+    private readonly Action<ILoggingBuilder>? _logging;
+
+    private TestServer(SteleHost host, string dataDirectory, Dictionary<string, string?> settings, Action<ILoggingBuilder>? logging)
     {
         _host = host;
         DataDirectory = dataDirectory;
         _settings = settings;
+        _logging = logging;
         AdminKey = host.BootstrapAdminKey ?? throw new InvalidOperationException("A fresh server must print a bootstrap key.");
         BaseAddress = new Uri(host.Addresses.First().TrimEnd('/') + "/");
         Admin = Client(AdminKey);
@@ -38,7 +41,8 @@ public sealed class TestServer : IAsyncDisposable
 
     public SteleHost Host => _host;
 
-    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <summary>Starts a server; <paramref name="logging"/> replaces the default (warnings and above, nowhere).</summary>
+    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, Action<ILoggingBuilder>? logging = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "stele-tests", Guid.NewGuid().ToString("N"));
         var all = new Dictionary<string, string?>
@@ -53,13 +57,13 @@ public sealed class TestServer : IAsyncDisposable
             all[key] = value;
         }
 
-        var host = await StartHostAsync(all).ConfigureAwait(false);
-        return new TestServer(host, dataDirectory, all);
+        var host = await StartHostAsync(all, logging).ConfigureAwait(false);
+        return new TestServer(host, dataDirectory, all, logging);
     }
 
-    private static async Task<SteleHost> StartHostAsync(Dictionary<string, string?> settings)
+    private static async Task<SteleHost> StartHostAsync(Dictionary<string, string?> settings, Action<ILoggingBuilder>? logging)
     {
-        var host = SteleHost.Create(settings, logging: l => l.SetMinimumLevel(LogLevel.Warning));
+        var host = SteleHost.Create(settings, logging: logging ?? (l => l.SetMinimumLevel(LogLevel.Warning)));
         await host.StartAsync().ConfigureAwait(false);
         return host;
     }
@@ -68,7 +72,7 @@ public sealed class TestServer : IAsyncDisposable
     public async Task RestartAsync()
     {
         await _host.DisposeAsync().ConfigureAwait(false);
-        _host = await StartHostAsync(_settings).ConfigureAwait(false);
+        _host = await StartHostAsync(_settings, _logging).ConfigureAwait(false);
         BaseAddress = new Uri(_host.Addresses.First().TrimEnd('/') + "/");
         Admin.Dispose();
         Admin = Client(AdminKey);

@@ -9,7 +9,7 @@ namespace Stele.Storage.Tests;
 /// initialised store per test, a second instance over the same database, and a way to run raw
 /// SQL through its own connections (to prove the database itself rejects changes).
 /// </summary>
-public abstract class StoreConformanceTests
+public abstract partial class StoreConformanceTests
 {
     private static readonly CancellationToken None = CancellationToken.None;
 

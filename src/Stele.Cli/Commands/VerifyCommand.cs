@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using Stele.Core.Checkpoints;
@@ -81,6 +82,14 @@ internal static class VerifyCommand
             verifier.AddCheckpoint(new CheckpointClaim(total, new byte[32], null, false, $"latest checkpoint ({ex.Message})"));
         }
 
+        // Progress: a first and a last line on any ledger of more than one tile, and a line a second in between.
+        var c = CultureInfo.InvariantCulture;
+        var tiles = (total + 255) / 256;
+        if (progress is not null && tiles > 1)
+        {
+            await progress.WriteLineAsync(string.Create(c, $"verifying {total:N0} events ({tiles:N0} tiles)")).ConfigureAwait(false);
+        }
+
         var stopwatch = Stopwatch.StartNew();
         var lastReport = TimeSpan.Zero;
         for (long tile = 0; tile * 256 < total; tile++)
@@ -109,8 +118,13 @@ internal static class VerifyCommand
             {
                 lastReport = stopwatch.Elapsed;
                 var done = Math.Min(total, (tile + 1) * 256);
-                await progress.WriteLineAsync($"verified {done:N0} of {total:N0} events ({100.0 * done / Math.Max(1, total):0.0}%)").ConfigureAwait(false);
+                await progress.WriteLineAsync(string.Create(c, $"verified {done:N0} of {total:N0} events ({100.0 * done / Math.Max(1, total):0.0}%)")).ConfigureAwait(false);
             }
+        }
+
+        if (progress is not null && tiles > 1)
+        {
+            await progress.WriteLineAsync(string.Create(c, $"verified {total:N0} of {total:N0} events (100.0%)")).ConfigureAwait(false);
         }
 
         return verifier.Finish(total);
@@ -147,7 +161,8 @@ internal static class VerifyCommand
 
     private static void Print(VerificationReport report)
     {
-        Console.WriteLine($"ledger {report.Ledger}: {report.EventsChecked:N0} events checked, {report.PayloadsErased:N0} payloads erased, {report.CheckpointsChecked} checkpoint(s)");
+        var c = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(c, $"ledger {report.Ledger}: {report.EventsChecked:N0} events checked, {report.PayloadsErased:N0} payloads erased, {report.CheckpointsChecked} checkpoint(s)"));
         Console.WriteLine($"root {report.RootHash}");
         Console.WriteLine($"chain head {report.ChainHead}");
         foreach (var b in report.Breaks)
@@ -158,9 +173,9 @@ internal static class VerifyCommand
 
         if (report.BreakCount > report.Breaks.Count)
         {
-            Console.WriteLine($"… and {report.BreakCount - report.Breaks.Count:N0} more breaks");
+            Console.WriteLine(string.Create(c, $"… and {report.BreakCount - report.Breaks.Count:N0} more breaks"));
         }
 
-        Console.WriteLine(report.IsValid ? "OK: the ledger verifies." : $"FAILED: {report.BreakCount:N0} break(s).");
+        Console.WriteLine(report.IsValid ? "OK: the ledger verifies." : string.Create(c, $"FAILED: {report.BreakCount:N0} break(s)."));
     }
 }

@@ -33,17 +33,17 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
 
         if (options.CheckpointInterval <= TimeSpan.Zero || options.CheckpointInterval > TimeSpan.FromMinutes(10))
         {
-            failures.Add("CheckpointInterval must be between 0 and 10 minutes.");
+            failures.Add($"CheckpointInterval (STELE_CHECKPOINTINTERVAL) must be more than 00:00:00 and at most 00:10:00, got '{options.CheckpointInterval}'.");
         }
 
         if (options.MaxClockSkew < TimeSpan.Zero)
         {
-            failures.Add("MaxClockSkew cannot be negative.");
+            failures.Add($"MaxClockSkew (STELE_MAXCLOCKSKEW) cannot be negative, got '{options.MaxClockSkew}'.");
         }
 
         if (options.MaxEventsPerCommit is < 1 or > 100_000)
         {
-            failures.Add("MaxEventsPerCommit must be between 1 and 100000.");
+            failures.Add($"MaxEventsPerCommit (STELE_MAXEVENTSPERCOMMIT) must be between 1 and 100000, got {options.MaxEventsPerCommit}.");
         }
 
         try
@@ -74,17 +74,17 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
 
         if (options.ExportRetention <= TimeSpan.Zero || options.ExportRetention > TimeSpan.FromDays(3650))
         {
-            failures.Add("ExportRetention must be between 0 and 3650 days.");
+            failures.Add($"ExportRetention (STELE_EXPORTRETENTION) must be more than 00:00:00 and at most 3650 days, got '{options.ExportRetention}'.");
         }
 
         if (options.ExportMonthlyQuota < 0)
         {
-            failures.Add("ExportMonthlyQuota cannot be negative.");
+            failures.Add($"ExportMonthlyQuota (STELE_EXPORTMONTHLYQUOTA) cannot be negative, got {options.ExportMonthlyQuota}.");
         }
 
         if (options.ExportConcurrencyPerLedger is < 1 or > 100)
         {
-            failures.Add("ExportConcurrencyPerLedger must be between 1 and 100.");
+            failures.Add($"ExportConcurrencyPerLedger (STELE_EXPORTCONCURRENCYPERLEDGER) must be between 1 and 100, got {options.ExportConcurrencyPerLedger}.");
         }
 
         if (!TrustedProxies.TryParse(options.TrustedProxies, out _, out var proxyError))
@@ -98,10 +98,19 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
             failures.Add($"{GeoIpDatabaseSetting}: there is no file at '{geoIpPath}'.");
         }
 
-        var limits = options.RateLimits;
-        if (limits.PerKeyPerSecond < 0 || limits.PerKeyBurst < 0 || limits.PerLedgerPerSecond < 0 || limits.PerLedgerBurst < 0)
+        var limits = options.RateLimits ?? new RateLimitOptions();
+        foreach (var (setting, value) in new[]
         {
-            failures.Add("RateLimits values cannot be negative.");
+            ("PerKeyPerSecond", limits.PerKeyPerSecond),
+            ("PerKeyBurst", limits.PerKeyBurst),
+            ("PerLedgerPerSecond", limits.PerLedgerPerSecond),
+            ("PerLedgerBurst", limits.PerLedgerBurst),
+        })
+        {
+            if (value < 0)
+            {
+                failures.Add($"RateLimits:{setting} (STELE_RATELIMITS__{setting.ToUpperInvariant()}) cannot be negative (0 turns the limit off), got {value}.");
+            }
         }
 
         ValidateAlerts(options.Alerts, failures);

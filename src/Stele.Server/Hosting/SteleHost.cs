@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Stele.Server.Alerts;
 using Stele.Server.Api;
@@ -79,11 +80,28 @@ public sealed partial class SteleHost : IAsyncDisposable
             logging(builder.Logging);
         }
 
+        // The framework's request log lines carry the whole URL, and query strings name people
+        // (search terms, actor and session ids). Keep them out whatever the Logging section of the
+        // configuration says; these rules are added last, so they win over equally specific ones.
+        builder.Logging.AddFilter(RequestLogCategory, LogLevel.Warning);
+        builder.Logging.AddFilter<ConsoleLoggerProvider>(RequestLogCategory, LogLevel.Warning);
+
         var services = builder.Services;
         services.AddOptions<SteleOptions>().Bind(builder.Configuration).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SteleOptions>, SteleOptionsValidator>();
         var options = new SteleOptions();
-        builder.Configuration.Bind(options);
+        try
+        {
+            builder.Configuration.Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A value of the wrong type (a time span that is not one, a number that is not one): the
+            // binder's message names the setting; say where it may have come from.
+            throw new OptionsValidationException(nameof(SteleOptions), typeof(SteleOptions),
+                [$"{ex.Message} Settings come from appsettings.json, STELE_* environment variables and flags; set it to a valid value or remove it."]);
+        }
+
         var validation = new SteleOptionsValidator().Validate(null, options);
         if (validation.Failed)
         {
@@ -197,15 +215,47 @@ public sealed partial class SteleHost : IAsyncDisposable
             await StoreFactory.ProvisionApplicationRoleAsync(options.Store!, options.StoreOwner, cancellationToken).ConfigureAwait(false);
             Log.Provisioned(logger);
         }
+        else if (!StoreFactory.IsSqlite(options.Store))
+        {
+            Log.RunningAsTableOwner(logger);
+        }
 
         _app.Services.GetRequiredService<GeoIpEnricher>().LogStatus();
         var store = _app.Services.GetRequiredService<ISteleStore>();
-        await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or UnauthorizedAccessException or TimeoutException)
+        {
+            // Name the setting to fix. Store descriptions and driver messages never hold a password.
+            var setting = !StoreFactory.IsSqlite(options.Store) ? "Store (STELE_STORE, --store)" : "DataDirectory (STELE_DATADIRECTORY, --data-dir)";
+            throw new InvalidOperationException($"{setting}: could not open the store {StoreDescription}: {ex.Message}", ex);
+        }
+
         Log.StoreOpened(logger, StoreDescription);
-        var key = _app.Services.GetRequiredService<InstanceKey>();
+        InstanceKey key;
+        try
+        {
+            key = _app.Services.GetRequiredService<InstanceKey>();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            var setting = string.IsNullOrWhiteSpace(options.SigningKeyFile) ? "DataDirectory (STELE_DATADIRECTORY, --data-dir)" : "SigningKeyFile (STELE_SIGNINGKEYFILE, --signing-key-file)";
+            throw new InvalidOperationException($"{setting}: could not read or create the signing key: {ex.Message}", ex);
+        }
+
         await CheckSigningKeyAsync(store, key, cancellationToken).ConfigureAwait(false);
         BootstrapAdminKey = await _app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken).ConfigureAwait(false);
-        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            // Kestrel could not bind: the port is taken, or the address is not one of this machine's.
+            throw new InvalidOperationException($"Listen (STELE_LISTEN, --listen): could not listen on {options.Listen}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>
@@ -238,6 +288,9 @@ public sealed partial class SteleHost : IAsyncDisposable
 
     private const string VerifierKeySetting = "checkpoint_verifier_key";
 
+    /// <summary>ASP.NET Core's "Request starting/finished" log category.</summary>
+    private const string RequestLogCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -266,5 +319,11 @@ public sealed partial class SteleHost : IAsyncDisposable
 
         [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Store opened: {Store}")]
         public static partial void StoreOpened(ILogger logger, string store);
+
+        [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message =
+            "PostgreSQL without StoreOwner (STELE_STOREOWNER): Stele migrates the schema and runs as the role in Store, which therefore owns the tables. " +
+            "Only the append-only triggers stop that role from updating or deleting events, payloads, tree nodes and checkpoints, and an owner can disable triggers. " +
+            "Set StoreOwner to an owner connection so that Stele migrates with it and runs as a role with SELECT and INSERT only (docs/STORAGE.md).")]
+        public static partial void RunningAsTableOwner(ILogger logger);
     }
 }

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Stele.Storage;
+using Xunit.Abstractions;
+
+namespace Stele.Server.Tests;
+
+/// <summary>
+/// The checkpointer at the default interval (one second): a proof for an acknowledged event is
+/// available within about a second, and a growing ledger gets at most one checkpoint per interval.
+/// </summary>
+public sealed class CheckpointIntervalTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Growth = TimeSpan.FromSeconds(6);
+
+    [Fact]
+    public async Task At_a_one_second_interval_proofs_follow_within_two_seconds_and_checkpoints_come_once_a_second()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["CheckpointInterval"] = "00:00:01" });
+        Assert.Equal(TimeSpan.FromSeconds(1), server.Host.Options.CheckpointInterval);
+        var store = server.Host.Services.GetRequiredService<ISteleStore>();
+        var ledger = (await store.FindLedgerAsync("default", CancellationToken.None))!;
+        var before = (await store.GetLatestCheckpointAsync(ledger.Id, CancellationToken.None))?.Size ?? 0;
+
+        // A steady writer keeps the ledger growing for the whole window.
+        using var stop = new CancellationTokenSource();
+        Acknowledged? latest = null;
+        var writer = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var created = await Api.IngestAsync(server.Admin, "api/v1/events", new { actor_id = $"user_{i}", action = "checkpoint.interval" });
+                Volatile.Write(ref latest, new Acknowledged(created.GetProperty("id").GetString()!, Stopwatch.GetTimestamp()));
+                await Task.Delay(20);
+            }
+        });
+
+        // Meanwhile, every quarter second, time how long the event acknowledged last waits for its proof.
+        var window = Stopwatch.StartNew();
+        var samples = new List<Task<TimeSpan>>();
+        while (window.Elapsed < Growth)
+        {
+            await Task.Delay(250);
+            if (Volatile.Read(ref latest) is { } sample)
+            {
+                samples.Add(TimeToProofAsync(server, sample));
+            }
+        }
+
+        var latencies = await Task.WhenAll(samples);
+        await stop.CancelAsync();
+        await writer;
+        var grown = window.Elapsed;
+
+        output.WriteLine($"proof latencies (ms): {string.Join(", ", latencies.Select(l => l.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}");
+        Assert.True(latencies.Length >= 10, $"only {latencies.Length} samples");
+        Assert.All(latencies, l => Assert.True(l < TimeSpan.FromSeconds(2), $"a proof took {l.TotalMilliseconds:0} ms"));
+
+        // Checkpoints signed while the ledger grew: one per interval, never two within one.
+        var size = (await store.GetHeadAsync(ledger.Id, CancellationToken.None)).Size;
+        var signed = (await store.ListCheckpointsAsync(ledger.Id, before + 1, size, CancellationToken.None)).OrderBy(c => c.Size).ToList();
+        var gaps = signed.Zip(signed.Skip(1), (a, b) => b.CreatedAt - a.CreatedAt).ToList();
+        output.WriteLine($"{signed.Count} checkpoints in {grown.TotalSeconds:0.0} s of growth; gaps (ms): {string.Join(", ", gaps.Select(g => g.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}");
+        Assert.All(gaps, g => Assert.True(g >= TimeSpan.FromSeconds(1), $"two checkpoints {g.TotalMilliseconds:0} ms apart"));
+        Assert.True(signed.Count <= (int)Math.Ceiling(grown.TotalSeconds) + 1, $"{signed.Count} checkpoints in {grown.TotalSeconds:0.0} s");
+        Assert.True(signed.Count >= (int)Math.Floor(grown.TotalSeconds) - 1, $"only {signed.Count} checkpoints in {grown.TotalSeconds:0.0} s of growth");
+        Assert.All(signed.Zip(signed.Skip(1)), p => Assert.True(p.Second.Size > p.First.Size));
+    }
+
+    private static async Task<TimeSpan> TimeToProofAsync(TestServer server, Acknowledged sample)
+    {
+        using var client = server.Client(server.AdminKey);
+        while (true)
+        {
+            using var response = await client.GetAsync($"api/v1/events/{sample.Id}/proof");
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return Stopwatch.GetElapsedTime(sample.AckedAt);
+            }
+
+            Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+            Assert.True(Stopwatch.GetElapsedTime(sample.AckedAt) < TimeSpan.FromSeconds(5), "no proof within 5 s");
+            await Task.Delay(25);
+        }
+    }
+
+    private sealed record Acknowledged(string Id, long AckedAt);
+}

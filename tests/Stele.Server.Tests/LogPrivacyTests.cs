@@ -45,7 +45,7 @@ public sealed class LogPrivacyTests
         await using (var server = await TestServer.StartAsync(settings, logs.Configure(stele: LogLevel.Trace, others: LogLevel.Warning)))
         {
             secrets.Add(server.AdminKey);
-            var ingest = await server.CreateKeyAsync("default", "ingest");
+            var ingest = await server.CreateKeyAsync("default", "ingest", "client_origin");
             var reader = await server.CreateKeyAsync("default", "read");
             var revoked = await server.CreateKeyAsync(null, "admin");
             secrets.AddRange([ingest, reader, revoked]);

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stele.Server.Configuration;
 using Stele.Server.Delivery;
+using Stele.Server.Hosting;
 using Stele.Storage;
 using Stele.Storage.Alerts;
 
@@ -28,7 +28,7 @@ internal sealed partial class AlertDeliveryService : BackgroundService
     private readonly TimeProvider _clock;
     private readonly AlertOptions _options;
     private readonly ILogger _logger;
-    private readonly string _worker = "node-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+    private readonly string _worker;
     private readonly WakeSignal _wake = new();
     private readonly Dictionary<long, string> _ledgerNames = [];
 
@@ -39,8 +39,10 @@ internal sealed partial class AlertDeliveryService : BackgroundService
         TimeProvider clock,
         IOptions<SteleOptions> options,
         AlertEvaluationService evaluator,
+        NodeIdentity node,
         ILogger<AlertDeliveryService> logger)
     {
+        _worker = node.Id;
         _store = store;
         _webhooks = webhooks;
         _email = email;

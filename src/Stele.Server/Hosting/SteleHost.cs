@@ -136,6 +136,7 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointService>());
         services.AddSingleton<ExportService>();
         services.AddHostedService(sp => sp.GetRequiredService<ExportService>());
+        services.AddSingleton(_ => NodeIdentity.Load(options.DataDirectory));
         services.AddSingleton<AlertEvaluationService>();
         services.AddHostedService(sp => sp.GetRequiredService<AlertEvaluationService>());
         services.AddSingleton(sp => new WebhookSender(
@@ -147,6 +148,7 @@ public sealed partial class SteleHost : IAsyncDisposable
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<SteleOptions>>(),
             sp.GetRequiredService<AlertEvaluationService>(),
+            sp.GetRequiredService<NodeIdentity>(),
             sp.GetRequiredService<ILogger<AlertDeliveryService>>()));
         services.AddHostedService(sp => sp.GetRequiredService<AlertDeliveryService>());
         services.AddSingleton<TamperMonitor>();

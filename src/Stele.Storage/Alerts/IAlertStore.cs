@@ -62,8 +62,9 @@ public interface IAlertStore
 
     /// <summary>
     /// Claims up to <paramref name="limit"/> pending deliveries due at <paramref name="now"/> whose
-    /// lease is free or expired, for <paramref name="worker"/> until <paramref name="leaseUntil"/>,
-    /// in one atomic step (two nodes never claim the same row at once).
+    /// lease is free, expired or already <paramref name="worker"/>'s (a restarted node takes its rows
+    /// back), for <paramref name="worker"/> until <paramref name="leaseUntil"/>, in one atomic step
+    /// (two nodes never claim the same row at once).
     /// </summary>
     Task<IReadOnlyList<AlertDeliveryRecord>> ClaimDueDeliveriesAsync(
         string worker, DateTimeOffset now, DateTimeOffset leaseUntil, int limit, CancellationToken cancellationToken);

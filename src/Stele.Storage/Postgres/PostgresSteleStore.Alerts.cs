@@ -235,7 +235,7 @@ public sealed partial class PostgresSteleStore
             $"""
             UPDATE alert_deliveries SET worker = $1, lease_until = $2
             WHERE id IN (SELECT id FROM alert_deliveries
-                         WHERE state = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+                         WHERE state = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3 OR worker = $1)
                          ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
             RETURNING {DeliveryColumns};
             """,

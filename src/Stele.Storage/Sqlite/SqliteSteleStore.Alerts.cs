@@ -288,7 +288,7 @@ public sealed partial class SqliteSteleStore
                 $"""
                 UPDATE alert_deliveries SET worker = $worker, lease_until = $lease_until
                 WHERE id IN (SELECT id FROM alert_deliveries
-                             WHERE state = 'pending' AND next_attempt_at <= $now AND (lease_until IS NULL OR lease_until < $now)
+                             WHERE state = 'pending' AND next_attempt_at <= $now AND (lease_until IS NULL OR lease_until < $now OR worker = $worker)
                              ORDER BY next_attempt_at, id LIMIT $limit)
                 RETURNING {AlertRows.DeliveryColumns};
                 """;

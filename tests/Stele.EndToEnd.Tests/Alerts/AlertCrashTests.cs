@@ -20,7 +20,6 @@ public sealed class AlertCrashTests : IDisposable
         ["STELE_ALERTS__DELIVERYPOLLINTERVAL"] = "00:00:00.100",
         ["STELE_ALERTS__DELIVERYBASEDELAY"] = "00:00:00.200",
         ["STELE_ALERTS__DELIVERYMAXDELAY"] = "00:00:01",
-        ["STELE_ALERTS__DELIVERYLEASE"] = "00:00:02",
     };
 
     [Fact]

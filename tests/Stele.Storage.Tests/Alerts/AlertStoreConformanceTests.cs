@@ -269,8 +269,10 @@ public abstract class AlertStoreConformanceTests
         Assert.Equal(["msg_1"], claimed.Select(d => d.Id));
         Assert.Equal("node-a", claimed[0].Worker);
 
-        // Leased: nobody else gets it until the lease ends.
+        // Leased: nobody else gets it until the lease ends; the same worker (restarted) takes it back.
         Assert.Empty(await store.ClaimDueDeliveriesAsync("node-b", Now.AddSeconds(30), Now.AddMinutes(2), 10, None));
+        claimed = await store.ClaimDueDeliveriesAsync("node-a", Now.AddSeconds(30), Now.AddMinutes(1), 10, None);
+        Assert.Equal(["msg_1"], claimed.Select(d => d.Id));
 
         var retry = claimed[0] with { Attempts = 1, NextAttemptAt = Now.AddMinutes(10), LastStatus = 503, LastError = "HTTP 503" };
         Assert.True(await store.CompleteDeliveryAttemptAsync(retry, Attempt("msg_1", 1, "retry", 503), None));

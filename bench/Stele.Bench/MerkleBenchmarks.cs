@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Stele.Core.Merkle;
+using Stele.Core.Verification;
 
 namespace Stele.Bench;
 
@@ -79,6 +80,41 @@ public class MerkleBenchmarks
     public bool VerifyInclusionBaseline() =>
         BaselineMerkle.VerifyInclusion(_verifyIndex, VerifyTreeSize, _verifyLeaf, _verifyProof, _verifyRoot);
 
+    [Benchmark(Description = "Merkle: node hash, 65-byte input (before)")]
+    public byte[] NodeHashBaseline()
+    {
+        BaselineMerkle.Node(_verifyLeaf, _verifyRoot, _leafHash);
+        return _leafHash;
+    }
+
+    [Benchmark(Description = "Merkle: chain link, 64-byte input (before)")]
+    public byte[] ChainHashBaseline()
+    {
+        BaselineMerkle.ChainNext(_verifyLeaf, _verifyRoot, _leafHash);
+        return _leafHash;
+    }
+
+    [Benchmark(Description = "Merkle: CompactRange append (per leaf) (before)", OperationsPerInvoke = AppendBatch)]
+    public long CompactRangeAppendBaseline() => BaselineMerkle.AppendAll(_appendHashes);
+
+    [Benchmark(Description = "Merkle: inclusion proof verification at size 2^24, all cores (before)", OperationsPerInvoke = ParallelVerifications)]
+    public int VerifyInclusionAllCoresBaseline() =>
+        OnAllCores(() => BaselineMerkle.VerifyInclusion(_verifyIndex, VerifyTreeSize, _verifyLeaf, _verifyProof, _verifyRoot));
+
+    [Benchmark(Description = "Merkle: node hash, 65-byte input")]
+    public byte[] NodeHash()
+    {
+        MerkleHash.Node(_verifyLeaf, _verifyRoot, _leafHash);
+        return _leafHash;
+    }
+
+    [Benchmark(Description = "Merkle: chain link, 64-byte input")]
+    public byte[] ChainLink()
+    {
+        ChainHash.Next(_verifyLeaf, _verifyRoot, _leafHash);
+        return _leafHash;
+    }
+
     [Benchmark(Description = "Merkle: leaf hash of a 400-byte leaf")]
     public byte[] LeafHash()
     {
@@ -112,7 +148,10 @@ public class MerkleBenchmarks
     /// auditor checks an export): the per-operation time is wall time divided by the count.
     /// </summary>
     [Benchmark(Description = "Merkle: inclusion proof verification at size 2^24, all cores", OperationsPerInvoke = ParallelVerifications)]
-    public int VerifyInclusionAllCores()
+    public int VerifyInclusionAllCores() =>
+        OnAllCores(() => MerkleProofs.VerifyInclusion(_verifyIndex, VerifyTreeSize, _verifyLeaf, _verifyProof, _verifyRoot).IsValid);
+
+    private static int OnAllCores(Func<bool> verify)
     {
         var valid = 0;
         Parallel.For(0, Environment.ProcessorCount, _ =>
@@ -120,7 +159,7 @@ public class MerkleBenchmarks
             var mine = 0;
             for (var i = 0; i < ParallelVerifications / Environment.ProcessorCount; i++)
             {
-                if (MerkleProofs.VerifyInclusion(_verifyIndex, VerifyTreeSize, _verifyLeaf, _verifyProof, _verifyRoot).IsValid)
+                if (verify())
                 {
                     mine++;
                 }

@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using Stele.Core.Hashing;
 using Stele.Core.Merkle;
 
 namespace Stele.Core.Events;
@@ -69,7 +69,7 @@ public static class EventEncoderV1
             Metadata = e.Metadata,
             Targets = anyErasableTargetPart ? payloadTargets : null,
         });
-        var digest = SHA256.HashData(payload);
+        var digest = Sha256Hash.Hash(payload);
 
         var leaf = EventLeafV1.Write(new DecodedLeaf
         {

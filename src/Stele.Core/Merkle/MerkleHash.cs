@@ -1,10 +1,12 @@
-using System.Security.Cryptography;
+using Stele.Core.Hashing;
 
 namespace Stele.Core.Merkle;
 
 /// <summary>
 /// RFC 6962 §2.1 / RFC 9162 §2.1.1 hashing with SHA-256: leaves are hashed as
 /// <c>SHA-256(0x00 ‖ data)</c> and interior nodes as <c>SHA-256(0x01 ‖ left ‖ right)</c>.
+/// The SHA-256 itself is <see cref="Sha256Hash"/> (libcrypto's low-level functions on Linux, which
+/// is what makes proof verification fast; see docs/BENCHMARKS.md, "Integrity core").
 /// </summary>
 public static class MerkleHash
 {
@@ -13,12 +15,6 @@ public static class MerkleHash
 
     private const byte LeafPrefix = 0x00;
     private const byte NodePrefix = 0x01;
-
-    // Leaves up to this size are hashed from a stack buffer (1 KiB keeps the frame small).
-    private const int StackLeafLimit = 1024;
-
-    [ThreadStatic]
-    private static IncrementalHash? t_hasher;
 
     /// <summary>The root of the empty tree: SHA-256 of the empty string (RFC 9162 §2.1.1).</summary>
     public static ReadOnlySpan<byte> EmptyRoot =>
@@ -35,22 +31,7 @@ public static class MerkleHash
             throw new ArgumentException($"The destination must hold {Size} bytes, got {destination.Length}.", nameof(destination));
         }
 
-        // Small leaves (events are a few hundred bytes) are prefixed on the stack and hashed in one
-        // one-shot call, which avoids the native incremental-hash object; large ones stream.
-        if (data.Length <= StackLeafLimit)
-        {
-            Span<byte> buffer = stackalloc byte[1 + StackLeafLimit];
-            buffer[0] = LeafPrefix;
-            data.CopyTo(buffer[1..]);
-            HashSmall(buffer[..(1 + data.Length)], destination);
-            return;
-        }
-
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        ReadOnlySpan<byte> prefix = [LeafPrefix];
-        hash.AppendData(prefix);
-        hash.AppendData(data);
-        hash.GetHashAndReset(destination);
+        Sha256Hash.HashPrefixed(LeafPrefix, data, destination);
     }
 
     /// <summary>Returns <c>SHA-256(0x00 ‖ data)</c>.</summary>
@@ -78,7 +59,7 @@ public static class MerkleHash
         buffer[0] = NodePrefix;
         left.CopyTo(buffer[1..]);
         right.CopyTo(buffer[(1 + Size)..]);
-        HashSmall(buffer, destination);
+        Sha256Hash.Hash(buffer, destination);
     }
 
     /// <summary>Returns <c>SHA-256(0x01 ‖ left ‖ right)</c>.</summary>
@@ -87,23 +68,5 @@ public static class MerkleHash
         var result = new byte[Size];
         Node(left, right, result);
         return result;
-    }
-
-    /// <summary>
-    /// SHA-256 of a short input. A per-thread <see cref="IncrementalHash"/> is reused because the
-    /// one-shot <see cref="SHA256.HashData(ReadOnlySpan{byte}, Span{byte})"/> creates and frees a native
-    /// digest context on every call, which costs more than hashing a 65-byte node itself
-    /// (docs/BENCHMARKS.md, "Integrity core"). The instance is never shared across threads and nothing
-    /// can re-enter between AppendData and TryGetHashAndReset, so the state never leaks between calls.
-    /// </summary>
-    private static void HashSmall(ReadOnlySpan<byte> input, Span<byte> destination)
-    {
-        var hasher = t_hasher ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hasher.AppendData(input);
-        if (!hasher.TryGetHashAndReset(destination, out _))
-        {
-            // Unreachable: callers check the destination length first.
-            throw new InvalidOperationException("SHA-256 did not fit in the destination.");
-        }
     }
 }

@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Text;
+using Stele.Core.Hashing;
 using Stele.Core.Merkle;
 
 namespace Stele.Core.Verification;
@@ -21,7 +21,7 @@ public static class ChainHash
     public static byte[] Genesis(string ledger)
     {
         ArgumentNullException.ThrowIfNull(ledger);
-        return SHA256.HashData(Encoding.UTF8.GetBytes(GenesisPrefix + ledger));
+        return Sha256Hash.Hash(Encoding.UTF8.GetBytes(GenesisPrefix + ledger));
     }
 
     /// <summary>Writes <c>SHA-256(previous ‖ leafHash)</c> to <paramref name="destination"/>.</summary>
@@ -36,7 +36,7 @@ public static class ChainHash
         Span<byte> buffer = stackalloc byte[Size + MerkleHash.Size];
         previous.CopyTo(buffer);
         leafHash.CopyTo(buffer[Size..]);
-        SHA256.HashData(buffer, destination);
+        Sha256Hash.Hash(buffer, destination);
     }
 
     /// <summary>Returns <c>SHA-256(previous ‖ leafHash)</c>.</summary>

@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using Stele.Core.Events;
+using Stele.Core.Hashing;
 using Stele.Core.Merkle;
 
 namespace Stele.Core.Verification;
@@ -192,7 +192,7 @@ public sealed class LedgerVerifier
         }
         else if (leaf is not null)
         {
-            var digest = SHA256.HashData(entry.Payload.Value.Span);
+            var digest = Sha256Hash.Hash(entry.Payload.Value.Span);
             if (!digest.AsSpan().SequenceEqual(leaf.PayloadDigest))
             {
                 Report(position, leaf.Id, BreakType.PayloadMismatch, Hex(leaf.PayloadDigest), Hex(digest),

@@ -16,6 +16,7 @@ public class MerkleBenchmarks
     private const int AppendBatch = 4096;
     private const long VerifyTreeSize = 1L << 24;
     private const int ProofTreeSize = 1 << 20;
+    private const int ParallelVerifications = 4096;
 
     private readonly byte[] _leaf = new byte[400];
     private readonly byte[] _leafHash = new byte[MerkleHash.Size];
@@ -69,21 +70,17 @@ public class MerkleBenchmarks
         }
     }
 
-    [Benchmark(Description = "Merkle: leaf hash of a 400-byte leaf (before)")]
-    public byte[] LeafHashBaseline()
-    {
-        BaselineMerkle.Leaf(_leaf, _leafHash);
-        return _leafHash;
-    }
-
-    [Benchmark(Description = "Merkle: inclusion proof verification at size 2^24 (before)")]
-    public bool VerifyInclusionBaseline() =>
-        BaselineMerkle.VerifyInclusion(_verifyIndex, VerifyTreeSize, _verifyLeaf, _verifyProof, _verifyRoot);
-
     [Benchmark(Description = "Merkle: node hash, 65-byte input (before)")]
     public byte[] NodeHashBaseline()
     {
         BaselineMerkle.Node(_verifyLeaf, _verifyRoot, _leafHash);
+        return _leafHash;
+    }
+
+    [Benchmark(Description = "Merkle: node hash, 65-byte input")]
+    public byte[] NodeHash()
+    {
+        MerkleHash.Node(_verifyLeaf, _verifyRoot, _leafHash);
         return _leafHash;
     }
 
@@ -94,24 +91,17 @@ public class MerkleBenchmarks
         return _leafHash;
     }
 
-    [Benchmark(Description = "Merkle: CompactRange append (per leaf) (before)", OperationsPerInvoke = AppendBatch)]
-    public long CompactRangeAppendBaseline() => BaselineMerkle.AppendAll(_appendHashes);
-
-    [Benchmark(Description = "Merkle: inclusion proof verification at size 2^24, all cores (before)", OperationsPerInvoke = ParallelVerifications)]
-    public int VerifyInclusionAllCoresBaseline() =>
-        OnAllCores(() => BaselineMerkle.VerifyInclusion(_verifyIndex, VerifyTreeSize, _verifyLeaf, _verifyProof, _verifyRoot));
-
-    [Benchmark(Description = "Merkle: node hash, 65-byte input")]
-    public byte[] NodeHash()
-    {
-        MerkleHash.Node(_verifyLeaf, _verifyRoot, _leafHash);
-        return _leafHash;
-    }
-
     [Benchmark(Description = "Merkle: chain link, 64-byte input")]
     public byte[] ChainLink()
     {
         ChainHash.Next(_verifyLeaf, _verifyRoot, _leafHash);
+        return _leafHash;
+    }
+
+    [Benchmark(Description = "Merkle: leaf hash of a 400-byte leaf (before)")]
+    public byte[] LeafHashBaseline()
+    {
+        BaselineMerkle.Leaf(_leaf, _leafHash);
         return _leafHash;
     }
 
@@ -121,6 +111,9 @@ public class MerkleBenchmarks
         MerkleHash.Leaf(_leaf, _leafHash);
         return _leafHash;
     }
+
+    [Benchmark(Description = "Merkle: CompactRange append (per leaf) (before)", OperationsPerInvoke = AppendBatch)]
+    public long CompactRangeAppendBaseline() => BaselineMerkle.AppendAll(_appendHashes);
 
     [Benchmark(Description = "Merkle: CompactRange append (per leaf)", OperationsPerInvoke = AppendBatch)]
     public long CompactRangeAppend()
@@ -137,11 +130,17 @@ public class MerkleBenchmarks
     [Benchmark(Description = "Merkle: inclusion proof generation, InMemoryMerkleTree 2^20")]
     public byte[][] InclusionProof() => MerkleProofs.Inclusion(_proofIndex, ProofTreeSize, _tree);
 
+    [Benchmark(Description = "Merkle: inclusion proof verification at size 2^24 (before)")]
+    public bool VerifyInclusionBaseline() =>
+        BaselineMerkle.VerifyInclusion(_verifyIndex, VerifyTreeSize, _verifyLeaf, _verifyProof, _verifyRoot);
+
     [Benchmark(Description = "Merkle: inclusion proof verification at size 2^24")]
     public bool VerifyInclusion() =>
         MerkleProofs.VerifyInclusion(_verifyIndex, VerifyTreeSize, _verifyLeaf, _verifyProof, _verifyRoot).IsValid;
 
-    private const int ParallelVerifications = 4096;
+    [Benchmark(Description = "Merkle: inclusion proof verification at size 2^24, all cores (before)", OperationsPerInvoke = ParallelVerifications)]
+    public int VerifyInclusionAllCoresBaseline() =>
+        OnAllCores(() => BaselineMerkle.VerifyInclusion(_verifyIndex, VerifyTreeSize, _verifyLeaf, _verifyProof, _verifyRoot));
 
     /// <summary>
     /// The same verification on every core of the machine (proofs are independent, as when an

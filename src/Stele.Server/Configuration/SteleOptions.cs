@@ -50,6 +50,9 @@ public sealed class SteleOptions
 
     public RateLimitOptions RateLimits { get; set; } = new();
 
+    /// <summary>How log entries are written to standard output: <c>text</c> (one line each) or <c>json</c> (one object each).</summary>
+    public string LogFormat { get; set; } = "text";
+
     /// <summary>Detection: rule quotas, polling, the tamper monitor, delivery leases.</summary>
     public AlertOptions Alerts { get; set; } = new();
 

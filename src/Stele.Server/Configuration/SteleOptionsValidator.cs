@@ -113,6 +113,11 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
             }
         }
 
+        if (!string.Equals(options.LogFormat, "text", StringComparison.OrdinalIgnoreCase) && !string.Equals(options.LogFormat, "json", StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"LogFormat (STELE_LOGFORMAT) must be 'text' or 'json', got '{options.LogFormat}'.");
+        }
+
         ValidateAlerts(options.Alerts, failures);
         ValidateSmtp(options.Smtp, failures);
         ValidateWebhooks(options.Webhooks, failures);

@@ -66,12 +66,26 @@ public sealed partial class SteleHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         if (logging is null)
         {
-            builder.Logging.AddSimpleConsole(o =>
+            // LogFormat=json (STELE_LOGFORMAT) writes one JSON object per entry, with the message
+            // template's named values as fields, for log shippers; the default is one text line.
+            if (string.Equals(builder.Configuration["LogFormat"], "json", StringComparison.OrdinalIgnoreCase))
             {
-                o.SingleLine = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-                o.UseUtcTimestamp = true;
-            });
+                builder.Logging.AddJsonConsole(o =>
+                {
+                    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                    o.UseUtcTimestamp = true;
+                });
+            }
+            else
+            {
+                builder.Logging.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                    o.UseUtcTimestamp = true;
+                });
+            }
+
             builder.Logging.SetMinimumLevel(LogLevel.Information);
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         }

@@ -9,7 +9,8 @@ internal static class Bench
         var batches = options.Smoke ? 3 : 200;
         if (options.Scenarios.Contains("ceiling"))
         {
-            lines.Add((await SqliteCeiling.RunAsync(batches, 1000, progress, cancellationToken).ConfigureAwait(false)).ToString());
+            lines.Add((await SqliteCeiling.WithIndexesAsync(batches, 1000, progress, cancellationToken).ConfigureAwait(false)).ToString());
+            lines.Add((await SqliteCeiling.DurableRowsAsync(batches, 1000, progress, cancellationToken).ConfigureAwait(false)).ToString());
         }
 
         if (options.Scenarios.Contains("diy"))

@@ -198,6 +198,7 @@ internal static class EventEndpoints
         q.ThrowIfInvalid();
 
         var page = await store.QueryEventsAsync(ledger.Id, query, context.RequestAborted).ConfigureAwait(false);
+        EventJson.AddFreshnessHeader(context.Response, page);
         return new JsonResponse(200, w => EventJson.WritePage(w, ledger.Name, page, e => Cursor.Encode(e.Seq)));
     }
 
@@ -229,6 +230,7 @@ internal static class EventEndpoints
             Limit = (int)limit,
         };
         var page = await store.QueryEventsAsync(ledger.Id, query, context.RequestAborted).ConfigureAwait(false);
+        EventJson.AddFreshnessHeader(context.Response, page);
         return new JsonResponse(200, w => EventJson.WritePage(w, ledger.Name, page, e => Cursor.Encode(e.Seq)));
     }
 

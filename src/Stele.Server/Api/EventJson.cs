@@ -109,9 +109,32 @@ internal static class EventJson
             w.WriteNull("next_cursor");
         }
 
+        // Freshness: every matching event up to this seq is in the result; later ones may not be indexed yet.
+        if (page.IndexedSize > 0)
+        {
+            w.WriteNumber("indexed_through_seq", page.IndexedSize - 1);
+        }
+        else
+        {
+            w.WriteNull("indexed_through_seq");
+        }
+
         w.WriteEndObject();
         w.WriteEndObject();
     }
+
+    /// <summary>The freshness header of a list response (the same value as <c>pagination.indexed_through_seq</c>; absent when nothing is indexed).</summary>
+    public static void AddFreshnessHeader(Microsoft.AspNetCore.Http.HttpResponse response, EventPage page)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(page);
+        if (page.IndexedSize > 0)
+        {
+            response.Headers[IndexedThroughHeader] = (page.IndexedSize - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    public const string IndexedThroughHeader = "Stele-Indexed-Through-Seq";
 
     private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
     {

@@ -48,6 +48,13 @@ public sealed class SteleOptions
     /// <summary>Most events one group commit writes in a single transaction.</summary>
     public int MaxEventsPerCommit { get; set; } = 5000;
 
+    /// <summary>
+    /// Most events the indexer writes to the query indexes in one transaction. Larger batches index
+    /// faster under load (index pages are written once per batch); an event waits at most about one
+    /// batch behind the one being written before it is queryable.
+    /// </summary>
+    public int IndexBatchSize { get; set; } = 5000;
+
     public RateLimitOptions RateLimits { get; set; } = new();
 
     /// <summary>

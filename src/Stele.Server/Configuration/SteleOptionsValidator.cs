@@ -41,6 +41,11 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
             failures.Add("MaxEventsPerCommit must be between 1 and 100000.");
         }
 
+        if (options.IndexBatchSize is < 1 or > 100_000)
+        {
+            failures.Add("IndexBatchSize must be between 1 and 100000.");
+        }
+
         try
         {
             StoreFactory.Validate(options.Store);

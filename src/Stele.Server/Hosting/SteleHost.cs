@@ -12,6 +12,7 @@ using Stele.Server.Auth;
 using Stele.Server.Configuration;
 using Stele.Server.Exports;
 using Stele.Server.Governance;
+using Stele.Server.Indexing;
 using Stele.Server.Ingestion;
 using Stele.Server.Integrity;
 using Stele.Storage;
@@ -107,6 +108,8 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew));
         services.AddSingleton<CheckpointService>();
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointService>());
+        services.AddSingleton<EventIndexer>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventIndexer>());
         services.AddSingleton<ExportService>();
         services.AddHostedService(sp => sp.GetRequiredService<ExportService>());
         services.AddOpenApi();

@@ -6,23 +6,28 @@ using Microsoft.Data.Sqlite;
 namespace Stele.Storage.Sqlite;
 
 /// <summary>
-/// The embedded backend: one SQLite file in WAL mode with <c>synchronous=FULL</c>, so a commit
+/// The embedded backend: one SQLite ledger file in WAL mode with <c>synchronous=FULL</c>, so a commit
 /// returns only after the write-ahead log is fsync'd. All writes go through one connection
 /// (SQLite has one writer at a time anyway); reads use pooled connections and never block it.
+/// The query indexes live in a second file beside it (<see cref="SqliteIndexSchema"/>), written by
+/// their own connection without waiting for an fsync, so maintaining them never holds the ledger
+/// file's write lock.
 /// </summary>
-public sealed class SqliteSteleStore : ISteleStore
+public sealed partial class SqliteSteleStore : ISteleStore
 {
     private const int ReadPageSize = 1000;
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private SqliteConnection? _writer;
+    private SqliteReaderPool? _readers;
     private int _disposed;
 
     public SqliteSteleStore(string databasePath)
     {
         ArgumentException.ThrowIfNullOrEmpty(databasePath);
         DatabasePath = Path.GetFullPath(databasePath);
+        IndexPath = IndexPathOf(DatabasePath);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath,
@@ -35,7 +40,18 @@ public sealed class SqliteSteleStore : ISteleStore
 
     public string DatabasePath { get; }
 
+    /// <summary>The index file beside the ledger file: derived data, rebuilt when missing.</summary>
+    public string IndexPath { get; }
+
     public string Backend => "sqlite";
+
+    /// <summary><c>stele.db</c> → <c>stele-index.db</c>.</summary>
+    public static string IndexPathOf(string databasePath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(databasePath);
+        var full = Path.GetFullPath(databasePath);
+        return Path.Combine(Path.GetDirectoryName(full) ?? ".", Path.GetFileNameWithoutExtension(full) + "-index" + Path.GetExtension(full));
+    }
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -69,7 +85,20 @@ public sealed class SqliteSteleStore : ISteleStore
         }
 
         Execute(writer, SqliteSchema.AppendOnlyTriggers());
-        _writer = writer;
+        try
+        {
+            OpenIndexFile(writer);
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+
+        var previous = Interlocked.Exchange(ref _readers, new SqliteReaderPool(DatabasePath, IndexPath));
+        previous?.Dispose();
+        var old = Interlocked.Exchange(ref _writer, writer);
+        old?.Dispose();
     }
 
     public async Task<LedgerInfo?> FindLedgerAsync(string name, CancellationToken cancellationToken)
@@ -159,27 +188,14 @@ public sealed class SqliteSteleStore : ISteleStore
             insertEvent.Transaction = transaction;
             insertEvent.CommandText =
                 """
-                INSERT INTO events (ledger_id, seq, id, received_at, occurred_at, actor_id, action, action_rev, resource, resource_id,
-                    tenant_id, session_id, ip_country, outcome, idempotency_key, leaf, leaf_hash, chain_hash)
-                VALUES ($ledger, $seq, $id, $received_at, $occurred_at, $actor_id, $action, $action_rev, $resource, $resource_id,
-                    $tenant_id, $session_id, $ip_country, $outcome, $idempotency_key, $leaf, $leaf_hash, $chain_hash)
-                RETURNING rowid;
+                INSERT INTO events (ledger_id, seq, id, received_at, idempotency_key, leaf, leaf_hash, chain_hash)
+                VALUES ($ledger, $seq, $id, $received_at, $idempotency_key, $leaf, $leaf_hash, $chain_hash);
                 """;
             var p = insertEvent.Parameters;
             var ledger = p.Add("$ledger", SqliteType.Integer);
             var seq = p.Add("$seq", SqliteType.Integer);
             var id = p.Add("$id", SqliteType.Text);
             var receivedAt = p.Add("$received_at", SqliteType.Integer);
-            var occurredAt = p.Add("$occurred_at", SqliteType.Integer);
-            var actorId = p.Add("$actor_id", SqliteType.Text);
-            var action = p.Add("$action", SqliteType.Text);
-            var actionRev = p.Add("$action_rev", SqliteType.Text);
-            var resource = p.Add("$resource", SqliteType.Text);
-            var resourceId = p.Add("$resource_id", SqliteType.Text);
-            var tenantId = p.Add("$tenant_id", SqliteType.Text);
-            var sessionId = p.Add("$session_id", SqliteType.Text);
-            var ipCountry = p.Add("$ip_country", SqliteType.Text);
-            var outcome = p.Add("$outcome", SqliteType.Text);
             var idempotencyKey = p.Add("$idempotency_key", SqliteType.Text);
             var leaf = p.Add("$leaf", SqliteType.Blob);
             var leafHash = p.Add("$leaf_hash", SqliteType.Blob);
@@ -193,45 +209,18 @@ public sealed class SqliteSteleStore : ISteleStore
             var payloadSeq = insertPayload.Parameters.Add("$seq", SqliteType.Integer);
             var payload = insertPayload.Parameters.Add("$payload", SqliteType.Blob);
 
-            using var insertTarget = Writer.CreateCommand();
-            insertTarget.Transaction = transaction;
-            insertTarget.CommandText =
-                "INSERT INTO event_targets (ledger_id, seq, position, type, target_id) VALUES ($ledger, $seq, $position, $type, $target_id);";
-            insertTarget.Parameters.AddWithValue("$ledger", ledgerId);
-            var targetSeq = insertTarget.Parameters.Add("$seq", SqliteType.Integer);
-            var targetPosition = insertTarget.Parameters.Add("$position", SqliteType.Integer);
-            var targetType = insertTarget.Parameters.Add("$type", SqliteType.Text);
-            var targetId = insertTarget.Parameters.Add("$target_id", SqliteType.Text);
-
-            using var insertSearch = Writer.CreateCommand();
-            insertSearch.Transaction = transaction;
-            insertSearch.CommandText = "INSERT INTO event_search (rowid, text) VALUES ($rowid, $text);";
-            var searchRowId = insertSearch.Parameters.Add("$rowid", SqliteType.Integer);
-            var searchText = insertSearch.Parameters.Add("$text", SqliteType.Text);
-
             foreach (var e in events)
             {
                 seq.Value = e.Seq;
                 id.Value = e.Id;
                 receivedAt.Value = e.ReceivedAtMicros;
-                occurredAt.Value = e.OccurredAtMicros;
-                actorId.Value = e.ActorId;
-                action.Value = e.Action;
-                actionRev.Value = Reverse(e.Action);
-                resource.Value = (object?)e.Resource ?? DBNull.Value;
-                resourceId.Value = (object?)e.ResourceId ?? DBNull.Value;
-                tenantId.Value = (object?)e.TenantId ?? DBNull.Value;
-                sessionId.Value = (object?)e.SessionId ?? DBNull.Value;
-                ipCountry.Value = (object?)e.IpCountry ?? DBNull.Value;
-                outcome.Value = e.Outcome;
                 idempotencyKey.Value = (object?)e.IdempotencyKey ?? DBNull.Value;
                 leaf.Value = e.Leaf;
                 leafHash.Value = e.LeafHash;
                 chainHash.Value = e.ChainHash;
-                long rowId;
                 try
                 {
-                    rowId = (long)insertEvent.ExecuteScalar()!;
+                    insertEvent.ExecuteNonQuery();
                 }
                 catch (SqliteException ex) when (ex.SqliteErrorCode == 19 && e.IdempotencyKey is not null && IsIdempotencyConflict(transaction, ledgerId, e.IdempotencyKey))
                 {
@@ -244,23 +233,6 @@ public sealed class SqliteSteleStore : ISteleStore
                     payloadSeq.Value = e.Seq;
                     payload.Value = e.Payload;
                     insertPayload.ExecuteNonQuery();
-                }
-
-                for (var i = 0; i < e.Targets.Count; i++)
-                {
-                    targetSeq.Value = e.Seq;
-                    targetPosition.Value = i;
-                    targetType.Value = e.Targets[i].Type;
-                    targetId.Value = (object?)e.Targets[i].Id ?? DBNull.Value;
-                    insertTarget.ExecuteNonQuery();
-                }
-
-                if (!string.IsNullOrEmpty(e.SearchText))
-                {
-                    searchRowId.Value = rowId;
-                    // Folded here (not by SQLite, whose LIKE folds ASCII only) so short non-ASCII terms match too.
-                    searchText.Value = e.SearchText.ToLowerInvariant();
-                    insertSearch.ExecuteNonQuery();
                 }
             }
 
@@ -323,7 +295,7 @@ public sealed class SqliteSteleStore : ISteleStore
 
             command.CommandText = SelectEvents + $" WHERE e.ledger_id = $ledger AND e.idempotency_key IN ({string.Join(", ", names)});";
             command.Parameters.AddWithValue("$ledger", ledgerId);
-            result.AddRange(ReadEvents(connection, command, ledgerId));
+            result.AddRange(ReadEvents(command));
         }
 
         return result;
@@ -336,99 +308,99 @@ public sealed class SqliteSteleStore : ISteleStore
         command.CommandText = SelectEvents + " WHERE e.id = $id AND e.ledger_id = $ledger;";
         command.Parameters.AddWithValue("$id", eventId);
         command.Parameters.AddWithValue("$ledger", ledgerId);
-        return ReadEvents(connection, command, ledgerId).FirstOrDefault();
+        return ReadEvents(command).FirstOrDefault();
     }
 
     public async Task<EventPage> QueryEventsAsync(long ledgerId, EventQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = CreateQueryCommand(connection, ledgerId, query);
-        var events = ReadEvents(connection, command, ledgerId);
+        List<StoredEvent> events;
+        long indexedSize;
+        if (!query.HasFilters)
+        {
+            indexedSize = LedgerSize(connection, ledgerId);
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteEventQuery.Unfiltered + " WHERE e.ledger_id = $ledger"
+                + (query.AfterSeq is null ? string.Empty : query.Ascending ? " AND e.seq > $after" : " AND e.seq < $after")
+                + (query.Ascending ? " ORDER BY e.seq ASC" : " ORDER BY e.seq DESC") + " LIMIT $limit;";
+            command.Parameters.AddWithValue("$ledger", ledgerId);
+            command.Parameters.AddWithValue("$after", query.AfterSeq ?? 0);
+            command.Parameters.AddWithValue("$limit", query.Limit + 1);
+            events = ReadEvents(command);
+        }
+        else
+        {
+            // The cursor is read first: every event below it was indexed before the query ran, so the
+            // result covers them all even if the indexer commits more meanwhile.
+            indexedSize = IndexedSize(connection, ledgerId);
+            events = indexedSize == 0 ? [] : QueryIndexes(connection, ledgerId, query, indexedSize);
+        }
+
         var hasMore = events.Count > query.Limit;
         if (hasMore)
         {
             events.RemoveAt(events.Count - 1);
         }
 
-        return new EventPage(events, hasMore);
+        return new EventPage(events, hasMore, indexedSize);
     }
 
-    /// <summary>The SELECT behind <see cref="QueryEventsAsync"/>; tests EXPLAIN it to prove each filter is index-served.</summary>
-    internal static SqliteCommand CreateQueryCommand(SqliteConnection connection, long ledgerId, EventQuery query)
+    private static List<StoredEvent> QueryIndexes(SqliteConnection connection, long ledgerId, EventQuery query, long indexedSize)
     {
-        var command = connection.CreateCommand();
-        var sql = new StringBuilder(SelectEvents).Append(" WHERE e.ledger_id = $ledger");
+        var driver = SqliteEventQuery.DriverOf(query);
+        if (driver == SqliteEventQuery.Driver.ActionPattern)
+        {
+            var actions = new List<string>();
+            using (var find = SqliteEventQuery.MatchingActions(connection, ledgerId, query.Action!))
+            using (var reader = find.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    actions.Add(reader.GetString(0));
+                }
+            }
+
+            if (actions.Count == 0)
+            {
+                return [];
+            }
+
+            if (actions.Count <= SqliteEventQuery.MaxUnionActions)
+            {
+                using var union = SqliteEventQuery.Union(connection, ledgerId, query, actions);
+                return ReadEvents(union);
+            }
+        }
+
+        if ((driver is SqliteEventQuery.Driver.ActionPattern or SqliteEventQuery.Driver.TimeRange) && !query.Ascending)
+        {
+            // The driving index range is not in seq order and would be sorted whole: first try the
+            // newest events, which answers the usual "recent" time ranges and common patterns.
+            var top = Math.Min(query.AfterSeq ?? indexedSize, indexedSize);
+            var floor = Math.Max(0, top - SqliteEventQuery.RecentWindow);
+            using var recent = SqliteEventQuery.Build(connection, ledgerId, query, floor);
+            var found = ReadEvents(recent);
+            if (found.Count > query.Limit || floor == 0)
+            {
+                return found;
+            }
+        }
+
+        using var command = SqliteEventQuery.Build(connection, ledgerId, query);
+        return ReadEvents(command);
+    }
+
+    /// <summary>The SELECT behind a filtered <see cref="QueryEventsAsync"/> without the planning shortcuts; tests EXPLAIN it to prove each filter is index-served.</summary>
+    internal static SqliteCommand CreateQueryCommand(SqliteConnection connection, long ledgerId, EventQuery query) =>
+        SqliteEventQuery.Build(connection, ledgerId, query);
+
+    private static long LedgerSize(SqliteConnection connection, long ledgerId)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $ledger;";
         command.Parameters.AddWithValue("$ledger", ledgerId);
-
-        void Equal(string column, string parameter, string? value)
-        {
-            if (value is not null)
-            {
-                sql.Append(CultureInfo.InvariantCulture, $" AND e.{column} = {parameter}");
-                command.Parameters.AddWithValue(parameter, value);
-            }
-        }
-
-        Equal("actor_id", "$actor_id", query.ActorId);
-        Equal("resource", "$resource", query.Resource);
-        Equal("resource_id", "$resource_id", query.ResourceId);
-        Equal("tenant_id", "$tenant_id", query.TenantId);
-        Equal("session_id", "$session_id", query.SessionId);
-        Equal("ip_country", "$ip_country", query.IpCountry);
-        Equal("outcome", "$outcome", query.Outcome);
-
-        if (query.Action is { } action)
-        {
-            AppendActionFilter(sql, command, action);
-        }
-
-        if (query.TargetType is not null || query.TargetId is not null)
-        {
-            sql.Append(" AND e.seq IN (SELECT t.seq FROM event_targets t WHERE t.ledger_id = $ledger");
-            if (query.TargetType is not null)
-            {
-                sql.Append(" AND t.type = $target_type");
-                command.Parameters.AddWithValue("$target_type", query.TargetType);
-            }
-
-            if (query.TargetId is not null)
-            {
-                sql.Append(" AND t.target_id = $target_id");
-                command.Parameters.AddWithValue("$target_id", query.TargetId);
-            }
-
-            sql.Append(')');
-        }
-
-        if (query.FromMicros is { } from)
-        {
-            sql.Append(" AND e.occurred_at >= $from");
-            command.Parameters.AddWithValue("$from", from);
-        }
-
-        if (query.ToMicros is { } to)
-        {
-            sql.Append(" AND e.occurred_at < $to");
-            command.Parameters.AddWithValue("$to", to);
-        }
-
-        if (!string.IsNullOrEmpty(query.Search))
-        {
-            AppendSearchFilter(sql, command, query.Search);
-        }
-
-        if (query.AfterSeq is { } after)
-        {
-            sql.Append(query.Ascending ? " AND e.seq > $after" : " AND e.seq < $after");
-            command.Parameters.AddWithValue("$after", after);
-        }
-
-        sql.Append(query.Ascending ? " ORDER BY e.seq ASC" : " ORDER BY e.seq DESC");
-        sql.Append(" LIMIT $limit;");
-        command.Parameters.AddWithValue("$limit", query.Limit + 1);
-        command.CommandText = sql.ToString();
-        return command;
+        return (long)command.ExecuteScalar()!;
     }
 
     public async IAsyncEnumerable<StoredEvent> ReadRangeAsync(long ledgerId, long fromSeq, long toSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -444,7 +416,7 @@ public sealed class SqliteSteleStore : ISteleStore
             command.Parameters.AddWithValue("$from", next);
             command.Parameters.AddWithValue("$to", toSeq);
             command.Parameters.AddWithValue("$limit", ReadPageSize);
-            var page = ReadEvents(connection, command, ledgerId, loadTargets: false);
+            var page = ReadEvents(command);
             if (page.Count == 0)
             {
                 yield break;
@@ -865,14 +837,15 @@ public sealed class SqliteSteleStore : ISteleStore
             _writeGate.Release();
         }
 
+        await DisposeIndexAsync().ConfigureAwait(false);
+        _readers?.Dispose();
         SqliteConnection.ClearAllPools();
         _writeGate.Dispose();
     }
 
     private const string SelectEvents =
         """
-        SELECT e.seq, e.id, e.received_at, e.occurred_at, e.actor_id, e.action, e.resource, e.resource_id, e.tenant_id,
-            e.session_id, e.ip_country, e.outcome, e.idempotency_key, e.leaf, e.leaf_hash, e.chain_hash, p.payload
+        SELECT e.seq, e.id, e.received_at, e.idempotency_key, e.leaf, e.leaf_hash, e.chain_hash, p.payload
         FROM events e LEFT JOIN payloads p ON p.ledger_id = e.ledger_id AND p.seq = e.seq
         """;
 
@@ -881,140 +854,23 @@ public sealed class SqliteSteleStore : ISteleStore
 
     private SqliteConnection Writer => _writer ?? throw new InvalidOperationException("The store is not initialised or already disposed.");
 
-    private static void AppendActionFilter(StringBuilder sql, SqliteCommand command, string pattern)
-    {
-        if (!pattern.Contains('*', StringComparison.Ordinal))
-        {
-            sql.Append(" AND e.action = $action");
-            command.Parameters.AddWithValue("$action", pattern);
-            return;
-        }
-
-        // GLOB with a constant prefix is served by the (ledger_id, action) index; a pattern that
-        // starts with '*' but ends with a literal is served by the reversed-action index instead.
-        if (pattern[0] == '*' && pattern[^1] != '*')
-        {
-            sql.Append(" AND e.action_rev GLOB $action_rev");
-            command.Parameters.AddWithValue("$action_rev", ToGlob(Reverse(pattern)));
-        }
-        else
-        {
-            sql.Append(" AND e.action GLOB $action");
-            command.Parameters.AddWithValue("$action", ToGlob(pattern));
-        }
-    }
-
-    private static void AppendSearchFilter(StringBuilder sql, SqliteCommand command, string search)
-    {
-        search = search.ToLowerInvariant();
-        // The trigram index serves terms of three characters or more; shorter ones are matched with LIKE.
-        if (search.Length >= 3)
-        {
-            sql.Append(" AND e.rowid IN (SELECT rowid FROM event_search WHERE event_search MATCH $search)");
-            command.Parameters.AddWithValue("$search", "\"" + search.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
-        }
-        else
-        {
-            sql.Append(" AND e.rowid IN (SELECT rowid FROM event_search WHERE text LIKE $search ESCAPE '\\')");
-            var escaped = search.Replace("\\", "\\\\", StringComparison.Ordinal)
-                .Replace("%", "\\%", StringComparison.Ordinal)
-                .Replace("_", "\\_", StringComparison.Ordinal);
-            command.Parameters.AddWithValue("$search", "%" + escaped + "%");
-        }
-    }
-
-    /// <summary>Turns a Stele pattern (only <c>*</c> is special) into a GLOB with every other metacharacter quoted.</summary>
-    private static string ToGlob(string pattern)
-    {
-        var glob = new StringBuilder(pattern.Length + 8);
-        foreach (var c in pattern)
-        {
-            switch (c)
-            {
-                case '?':
-                case '[':
-                case ']':
-                    glob.Append('[').Append(c).Append(']');
-                    break;
-                default:
-                    glob.Append(c);
-                    break;
-            }
-        }
-
-        return glob.ToString();
-    }
-
-    private static string Reverse(string value)
-    {
-        var chars = value.ToCharArray();
-        Array.Reverse(chars);
-        return new string(chars);
-    }
-
-    private static List<StoredEvent> ReadEvents(SqliteConnection connection, SqliteCommand command, long ledgerId, bool loadTargets = true)
+    private static List<StoredEvent> ReadEvents(SqliteCommand command)
     {
         var result = new List<StoredEvent>();
-        using (var reader = command.ExecuteReader())
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
-            while (reader.Read())
+            result.Add(new StoredEvent
             {
-                result.Add(new StoredEvent
-                {
-                    Seq = reader.GetInt64(0),
-                    Id = reader.GetString(1),
-                    ReceivedAtMicros = reader.GetInt64(2),
-                    OccurredAtMicros = reader.GetInt64(3),
-                    ActorId = reader.GetString(4),
-                    Action = reader.GetString(5),
-                    Resource = NullableString(reader, 6),
-                    ResourceId = NullableString(reader, 7),
-                    TenantId = NullableString(reader, 8),
-                    SessionId = NullableString(reader, 9),
-                    IpCountry = NullableString(reader, 10),
-                    Outcome = reader.GetString(11),
-                    IdempotencyKey = NullableString(reader, 12),
-                    Leaf = (byte[])reader[13],
-                    LeafHash = (byte[])reader[14],
-                    ChainHash = (byte[])reader[15],
-                    Payload = reader.IsDBNull(16) ? null : (byte[])reader[16],
-                });
-            }
-        }
-
-        if (!loadTargets || result.Count == 0)
-        {
-            return result;
-        }
-
-        // Targets live in their own table; fetch them for the page in one query.
-        using var targets = connection.CreateCommand();
-        targets.CommandText =
-            "SELECT seq, type, target_id FROM event_targets WHERE ledger_id = $ledger AND seq >= $min AND seq <= $max ORDER BY seq, position;";
-        targets.Parameters.AddWithValue("$ledger", ledgerId);
-        targets.Parameters.AddWithValue("$min", result.Min(e => e.Seq));
-        targets.Parameters.AddWithValue("$max", result.Max(e => e.Seq));
-        var bySeq = new Dictionary<long, List<StoredTarget>>();
-        using (var reader = targets.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                var seq = reader.GetInt64(0);
-                if (!bySeq.TryGetValue(seq, out var list))
-                {
-                    bySeq[seq] = list = [];
-                }
-
-                list.Add(new StoredTarget(reader.GetString(1), NullableString(reader, 2)));
-            }
-        }
-
-        for (var i = 0; i < result.Count; i++)
-        {
-            if (bySeq.TryGetValue(result[i].Seq, out var list))
-            {
-                result[i] = result[i] with { Targets = list };
-            }
+                Seq = reader.GetInt64(0),
+                Id = reader.GetString(1),
+                ReceivedAtMicros = reader.GetInt64(2),
+                IdempotencyKey = NullableString(reader, 3),
+                Leaf = (byte[])reader[4],
+                LeafHash = (byte[])reader[5],
+                ChainHash = (byte[])reader[6],
+                Payload = reader.IsDBNull(7) ? null : (byte[])reader[7],
+            });
         }
 
         return result;
@@ -1072,18 +928,13 @@ public sealed class SqliteSteleStore : ISteleStore
 
     private static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
 
-    private SqliteConnection OpenReader()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
+    private SqliteReaderPool.Lease OpenReader() =>
+        (_readers ?? throw new InvalidOperationException("The store is not initialised or already disposed.")).Rent();
 
-    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    private ValueTask<SqliteReaderPool.Lease> OpenReaderAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(OpenReader());
     }
 
     private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)

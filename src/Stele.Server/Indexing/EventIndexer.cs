@@ -39,6 +39,7 @@ internal sealed partial class EventIndexer : BackgroundService
     private readonly ConcurrentDictionary<long, LedgerState> _ledgers = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _paused;
 
     public EventIndexer(ISteleStore store, SequencerRegistry sequencers, IOptions<SteleOptions> options, TimeProvider clock, ILogger<EventIndexer> logger)
     {
@@ -70,6 +71,13 @@ internal sealed partial class EventIndexer : BackgroundService
         }
     }
 
+    /// <summary>Stops indexing until the returned handle is disposed (tests use it to hold the indexes back).</summary>
+    internal IDisposable Pause()
+    {
+        Interlocked.Increment(ref _paused);
+        return new Resumer(this);
+    }
+
     private void OnCommitted(LedgerSequencer sequencer, IReadOnlyList<EventIndexEntry> entries)
     {
         if (entries.Count == 0)
@@ -93,6 +101,10 @@ internal sealed partial class EventIndexer : BackgroundService
         {
             // Already awake.
         }
+        catch (ObjectDisposedException)
+        {
+            // Stopped.
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -111,7 +123,10 @@ internal sealed partial class EventIndexer : BackgroundService
                 var worked = false;
                 foreach (var state in _ledgers.Values)
                 {
-                    worked |= await IndexSomeAsync(state, stoppingToken).ConfigureAwait(false);
+                    if (Volatile.Read(ref _paused) == 0)
+                    {
+                        worked |= await IndexSomeAsync(state, stoppingToken).ConfigureAwait(false);
+                    }
                 }
 
                 if (!worked)
@@ -233,6 +248,20 @@ internal sealed partial class EventIndexer : BackgroundService
     {
         _wake.Dispose();
         base.Dispose();
+    }
+
+    private sealed class Resumer(EventIndexer indexer) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Interlocked.Decrement(ref indexer._paused);
+                indexer.Wake();
+            }
+        }
     }
 
     /// <summary>A ledger's cursor, the head this node knows of, and the entries of its own commits not yet indexed.</summary>

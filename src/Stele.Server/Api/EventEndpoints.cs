@@ -31,7 +31,9 @@ internal static class EventEndpoints
         var (_, ledger) = await access.ResolveAsync(context, Permission.Ingest).ConfigureAwait(false);
         // Read up to the request limit, so that an event over the event limit is a validation error
         // (400) that names the limit, as it is inside a batch; only a body over 5 MiB is a 413.
-        using var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
+        // The answer is written from the parsed event (its metadata included) after this method returns.
+        var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
+        context.Response.RegisterForDispose(body);
         var errors = new List<FieldError>();
         var parsed = validator.Validate(body.RootElement, string.Empty, Origin(context), errors);
         if (parsed is null)
@@ -53,13 +55,14 @@ internal static class EventEndpoints
 
         var sequencer = await sequencers.GetAsync(ledger).ConfigureAwait(false);
         var outcome = (await sequencer.AppendAsync([parsed], context.RequestAborted).ConfigureAwait(false))[0];
-        return new JsonResponse(outcome.Duplicate ? 200 : 201, w => EventJson.Write(w, ledger.Name, outcome.Event, outcome.Duplicate));
+        return new JsonResponse(outcome.Duplicate ? 200 : 201, w => EventJson.Write(w, ledger.Name, outcome));
     }
 
     private static async Task<IResult> IngestBatchAsync(HttpContext context, LedgerAccess access, SequencerRegistry sequencers, EventValidator validator)
     {
         var (_, ledger) = await access.ResolveAsync(context, Permission.Ingest).ConfigureAwait(false);
-        using var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
+        var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
+        context.Response.RegisterForDispose(body);
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -140,7 +143,7 @@ internal static class EventEndpoints
 
                     w.WriteString("status", outcome.Duplicate ? "duplicate" : "created");
                     w.WritePropertyName("event");
-                    EventJson.Write(w, ledger.Name, outcome.Event, outcome.Duplicate);
+                    EventJson.Write(w, ledger.Name, outcome);
                 }
 
                 w.WriteEndObject();

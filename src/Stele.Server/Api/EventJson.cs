@@ -16,14 +16,34 @@ internal static class EventJson
     {
         var leaf = EventLeafV1.Parse(stored.Leaf);
         var payload = stored.Payload is null ? null : EventPayloadV1.Parse(stored.Payload);
-        var record = leaf.ToRecord(payload);
+        Write(w, ledger, stored, leaf.ToRecord(payload), leaf.ReceivedAt, leaf.PayloadDigest, duplicate);
+    }
 
+    /// <summary>
+    /// The answer to an ingest call. A new event is written from the record its leaf and payload were
+    /// just encoded from (the same values, without decoding them again); a duplicate from its stored bytes.
+    /// </summary>
+    public static void Write(Utf8JsonWriter w, string ledger, AppendOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (outcome.Fresh is { } fresh)
+        {
+            Write(w, ledger, outcome.Event, fresh.Record, fresh.ReceivedAt, fresh.PayloadDigest, outcome.Duplicate);
+        }
+        else
+        {
+            Write(w, ledger, outcome.Event, outcome.Duplicate);
+        }
+    }
+
+    private static void Write(Utf8JsonWriter w, string ledger, StoredEvent stored, EventRecord record, DateTimeOffset receivedAt, byte[] payloadDigest, bool? duplicate)
+    {
         w.WriteStartObject();
         w.WriteString("id", stored.Id);
         w.WriteString("ledger", ledger);
         w.WriteNumber("seq", stored.Seq);
-        w.WriteString("received_at", AdminEndpoints.Time(leaf.ReceivedAt));
-        w.WriteString("occurred_at", AdminEndpoints.Time(leaf.OccurredAt));
+        w.WriteString("received_at", AdminEndpoints.Time(receivedAt));
+        w.WriteString("occurred_at", AdminEndpoints.Time(record.OccurredAt));
         w.WriteString("actor_id", record.ActorId);
         WriteOptional(w, "actor_name", record.ActorName);
         WriteOptional(w, "actor_type", record.ActorType);
@@ -79,7 +99,7 @@ internal static class EventJson
         w.WriteBoolean("payload_erased", stored.Payload is null);
         w.WriteString("leaf_hash", Convert.ToHexStringLower(stored.LeafHash));
         w.WriteString("chain_hash", Convert.ToHexStringLower(stored.ChainHash));
-        w.WriteString("payload_digest", Convert.ToHexStringLower(leaf.PayloadDigest));
+        w.WriteString("payload_digest", Convert.ToHexStringLower(payloadDigest));
         if (duplicate is { } isDuplicate)
         {
             w.WriteBoolean("duplicate", isDuplicate);

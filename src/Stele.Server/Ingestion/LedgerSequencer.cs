@@ -263,7 +263,7 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         for (var s = 0; s < group.Count; s++)
         {
-            group[s].Completion.TrySetResult(prepared.Outcomes[s].Select(o => new AppendOutcome(o.Event, o.Duplicate)).ToList());
+            group[s].Completion.TrySetResult(prepared.Outcomes[s]);
         }
 
         if (prepared.Rows.Count > 0)
@@ -308,7 +308,7 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         var rows = new List<StoredEvent>();
         var indexEntries = new List<EventIndexEntry>();
         var nodes = new List<StoredTreeNode>();
-        var outcomes = new List<(StoredEvent Event, bool Duplicate)[]>(group.Count);
+        var outcomes = new List<AppendOutcome[]>(group.Count);
         var now = _clock.GetUtcNow();
         // received_at never goes backwards within a ledger, even if the wall clock does.
         var receivedMicros = Math.Max(ToMicros(now), _lastReceivedMicros);
@@ -317,13 +317,13 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         foreach (var submission in group)
         {
-            var results = new (StoredEvent, bool)[submission.Events.Count];
+            var results = new AppendOutcome[submission.Events.Count];
             for (var i = 0; i < submission.Events.Count; i++)
             {
                 var parsed = submission.Events[i];
                 if (parsed.IdempotencyKey is { } key && known.TryGetValue(key, out var original))
                 {
-                    results[i] = (original, true);
+                    results[i] = new AppendOutcome(original, true);
                     continue;
                 }
 
@@ -346,7 +346,7 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
                 };
                 rows.Add(row);
                 indexEntries.Add(EventIndexEntries.FromRecord(size, id, parsed.Record, parsed.SearchText));
-                results[i] = (row, false);
+                results[i] = new AppendOutcome(row, false, new EncodedView(parsed.Record, receivedAt, encoded.PayloadDigest));
                 if (parsed.IdempotencyKey is { } newKey)
                 {
                     known[newKey] = row;
@@ -369,7 +369,7 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         List<StoredEvent> Rows,
         List<EventIndexEntry> IndexEntries,
         List<StoredTreeNode> Nodes,
-        List<(StoredEvent Event, bool Duplicate)[]> Outcomes,
+        List<AppendOutcome[]> Outcomes,
         long Size,
         byte[] Chain,
         CompactRange Range,

@@ -143,7 +143,8 @@ internal static partial class AdminEndpoints
         return new JsonResponse(200, w => WriteKey(w, key, null));
     }
 
-    private static async Task<IResult> RevokeKeyAsync(HttpContext context, string id, LedgerAccess access, ISteleStore store, SystemAudit audit, TimeProvider clock)
+    private static async Task<IResult> RevokeKeyAsync(
+        HttpContext context, string id, LedgerAccess access, ISteleStore store, SystemAudit audit, TimeProvider clock, ApiKeyAuthenticator authenticator)
     {
         var caller = await access.RequireAdminAsync(context).ConfigureAwait(false);
         var key = await FindVisibleKeyAsync(caller, id, store, context.RequestAborted).ConfigureAwait(false);
@@ -151,6 +152,8 @@ internal static partial class AdminEndpoints
         {
             throw ApiException.Conflict("The key is already revoked.");
         }
+
+        authenticator.Forget(key);
 
         await audit.RecordAsync(caller.Key.Id, "api_key.revoked", "api_key", key.Id, context, null, context.RequestAborted).ConfigureAwait(false);
         var revoked = await store.GetApiKeyAsync(key.Id, context.RequestAborted).ConfigureAwait(false);

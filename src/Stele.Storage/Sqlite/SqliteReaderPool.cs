@@ -15,7 +15,7 @@ internal sealed class SqliteReaderPool : IDisposable
 
     private readonly string _connectionString;
     private readonly string _indexPath;
-    private readonly ConcurrentBag<SqliteConnection> _idle = [];
+    private readonly ConcurrentBag<Reader> _idle = [];
     private int _disposed;
 
     public SqliteReaderPool(string databasePath, string indexPath)
@@ -31,10 +31,10 @@ internal sealed class SqliteReaderPool : IDisposable
         _indexPath = indexPath;
     }
 
-    public Lease Rent()
+    internal Lease Rent()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
-        return new Lease(this, _idle.TryTake(out var connection) ? connection : Open());
+        return new Lease(this, _idle.TryTake(out var reader) ? reader : new Reader(Open()));
     }
 
     private SqliteConnection Open()
@@ -56,15 +56,15 @@ internal sealed class SqliteReaderPool : IDisposable
         }
     }
 
-    private void Return(SqliteConnection connection)
+    private void Return(Reader reader)
     {
         if (Volatile.Read(ref _disposed) == 1 || _idle.Count >= MaxIdle)
         {
-            connection.Dispose();
+            reader.Dispose();
             return;
         }
 
-        _idle.Add(connection);
+        _idle.Add(reader);
     }
 
     public void Dispose()
@@ -74,22 +74,79 @@ internal sealed class SqliteReaderPool : IDisposable
             return;
         }
 
-        while (_idle.TryTake(out var connection))
+        while (_idle.TryTake(out var reader))
         {
-            connection.Dispose();
+            reader.Dispose();
+        }
+    }
+
+    /// <summary>A connection and the statements prepared on it, kept while the connection lives.</summary>
+    internal sealed class Reader(SqliteConnection connection) : IDisposable
+    {
+        private const int MaxPrepared = 64;
+        private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
+
+        public SqliteConnection Connection { get; } = connection;
+
+        public SqliteCommand Prepared(string sql)
+        {
+            if (!_prepared.TryGetValue(sql, out var command))
+            {
+                if (_prepared.Count >= MaxPrepared)
+                {
+                    DisposePrepared();
+                }
+
+                command = Connection.CreateCommand();
+                command.CommandText = sql;
+                _prepared[sql] = command;
+            }
+
+            return command;
+        }
+
+        public void Dispose()
+        {
+            DisposePrepared();
+            Connection.Dispose();
+        }
+
+        private void DisposePrepared()
+        {
+            foreach (var command in _prepared.Values)
+            {
+                command.Dispose();
+            }
+
+            _prepared.Clear();
         }
     }
 
     /// <summary>A rented connection; disposing it returns the connection to the pool.</summary>
-    public readonly struct Lease(SqliteReaderPool pool, SqliteConnection connection) : IDisposable, IAsyncDisposable
+    public readonly struct Lease : IDisposable, IAsyncDisposable
     {
-        public SqliteConnection Connection { get; } = connection;
+        private readonly SqliteReaderPool _pool;
+        private readonly Reader _reader;
+
+        internal Lease(SqliteReaderPool pool, Reader reader)
+        {
+            _pool = pool;
+            _reader = reader;
+        }
+
+        public SqliteConnection Connection => _reader.Connection;
 
         public static implicit operator SqliteConnection(Lease lease) => lease.Connection;
 
         public SqliteCommand CreateCommand() => Connection.CreateCommand();
 
-        public void Dispose() => pool.Return(Connection);
+        /// <summary>
+        /// A command for <paramref name="sql"/> kept prepared on this connection: SQLite parses and plans it
+        /// once, not on every call. Not to be disposed; set its parameters with <see cref="SqliteCommandParameters.Set"/>.
+        /// </summary>
+        public SqliteCommand Prepared(string sql) => _reader.Prepared(sql);
+
+        public void Dispose() => _pool.Return(_reader);
 
         public ValueTask DisposeAsync()
         {

@@ -8,6 +8,7 @@ public sealed partial class SqliteSteleStore
 {
     private readonly SemaphoreSlim _indexGate = new(1, 1);
     private readonly Dictionary<long, HashSet<string>> _knownActions = [];
+    private readonly Dictionary<string, SqliteCommand> _indexCommands = new(StringComparer.Ordinal);
     private SqliteConnection? _indexWriter;
 
     public async Task<long> GetIndexedSizeAsync(long ledgerId, CancellationToken cancellationToken)
@@ -63,31 +64,26 @@ public sealed partial class SqliteSteleStore
         {
             var writer = _indexWriter ?? throw new InvalidOperationException("The store is not initialised or already disposed.");
             using var transaction = writer.BeginTransaction(deferred: false);
-            using (var state = writer.CreateCommand())
+            var state = IndexCommand(writer, transaction, "SELECT indexed_size FROM index_state WHERE ledger_id = $ledger;", "$ledger");
+            state.Parameters[0].Value = ledgerId;
+            if ((state.ExecuteScalar() is long size ? size : 0) != expectedIndexedSize)
             {
-                state.Transaction = transaction;
-                state.CommandText = "SELECT indexed_size FROM index_state WHERE ledger_id = $ledger;";
-                state.Parameters.AddWithValue("$ledger", ledgerId);
-                if ((state.ExecuteScalar() is long size ? size : 0) != expectedIndexedSize)
-                {
-                    return IndexStatus.CursorMoved;
-                }
+                return IndexStatus.CursorMoved;
             }
 
             var newActions = WriteIndexRows(writer, transaction, ledgerId, entries);
-            using (var advance = writer.CreateCommand())
-            {
-                advance.Transaction = transaction;
-                advance.CommandText =
-                    """
-                    INSERT INTO index_state (ledger_id, indexed_size, last_event_id) VALUES ($ledger, $size, $last)
-                    ON CONFLICT (ledger_id) DO UPDATE SET indexed_size = excluded.indexed_size, last_event_id = excluded.last_event_id;
-                    """;
-                advance.Parameters.AddWithValue("$ledger", ledgerId);
-                advance.Parameters.AddWithValue("$size", expectedIndexedSize + entries.Count);
-                advance.Parameters.AddWithValue("$last", entries[^1].Id);
-                advance.ExecuteNonQuery();
-            }
+            var advance = IndexCommand(
+                writer,
+                transaction,
+                """
+                INSERT INTO index_state (ledger_id, indexed_size, last_event_id) VALUES ($ledger, $size, $last)
+                ON CONFLICT (ledger_id) DO UPDATE SET indexed_size = excluded.indexed_size, last_event_id = excluded.last_event_id;
+                """,
+                "$ledger", "$size", "$last");
+            advance.Parameters[0].Value = ledgerId;
+            advance.Parameters[1].Value = expectedIndexedSize + entries.Count;
+            advance.Parameters[2].Value = entries[^1].Id;
+            advance.ExecuteNonQuery();
 
             transaction.Commit();
             KnownActions(writer, ledgerId).UnionWith(newActions);
@@ -102,43 +98,43 @@ public sealed partial class SqliteSteleStore
     /// <summary>Inserts the rows; returns the actions the ledger had not seen before (recorded once committed).</summary>
     private List<string> WriteIndexRows(SqliteConnection writer, SqliteTransaction transaction, long ledgerId, IReadOnlyList<EventIndexEntry> entries)
     {
-        using var insertFields = writer.CreateCommand();
-        insertFields.Transaction = transaction;
-        insertFields.CommandText =
+        var insertFields = IndexCommand(
+            writer,
+            transaction,
             """
             INSERT INTO event_fields (key, ledger_id, seq, occurred_at, actor_id, action, action_rev, resource, resource_id, tenant_id, session_id, ip_country, outcome)
             VALUES ($key, $ledger, $seq, $occurred_at, $actor_id, $action, $action_rev, $resource, $resource_id, $tenant_id, $session_id, $ip_country, $outcome);
-            """;
+            """,
+            "$key", "$ledger", "$seq", "$occurred_at", "$actor_id", "$action", "$action_rev", "$resource", "$resource_id", "$tenant_id", "$session_id", "$ip_country", "$outcome");
         var p = insertFields.Parameters;
-        var key = p.Add("$key", SqliteType.Integer);
-        p.AddWithValue("$ledger", ledgerId);
-        var seq = p.Add("$seq", SqliteType.Integer);
-        var occurredAt = p.Add("$occurred_at", SqliteType.Integer);
-        var actorId = p.Add("$actor_id", SqliteType.Text);
-        var action = p.Add("$action", SqliteType.Text);
-        var actionRev = p.Add("$action_rev", SqliteType.Text);
-        var resource = p.Add("$resource", SqliteType.Text);
-        var resourceId = p.Add("$resource_id", SqliteType.Text);
-        var tenantId = p.Add("$tenant_id", SqliteType.Text);
-        var sessionId = p.Add("$session_id", SqliteType.Text);
-        var ipCountry = p.Add("$ip_country", SqliteType.Text);
-        var outcome = p.Add("$outcome", SqliteType.Text);
+        var key = p[0];
+        p[1].Value = ledgerId;
+        var seq = p[2];
+        var occurredAt = p[3];
+        var actorId = p[4];
+        var action = p[5];
+        var actionRev = p[6];
+        var resource = p[7];
+        var resourceId = p[8];
+        var tenantId = p[9];
+        var sessionId = p[10];
+        var ipCountry = p[11];
+        var outcome = p[12];
 
-        using var insertTarget = writer.CreateCommand();
-        insertTarget.Transaction = transaction;
-        insertTarget.CommandText =
-            "INSERT INTO event_targets (ledger_id, seq, position, type, target_id) VALUES ($ledger, $seq, $position, $type, $target_id);";
-        insertTarget.Parameters.AddWithValue("$ledger", ledgerId);
-        var targetSeq = insertTarget.Parameters.Add("$seq", SqliteType.Integer);
-        var targetPosition = insertTarget.Parameters.Add("$position", SqliteType.Integer);
-        var targetType = insertTarget.Parameters.Add("$type", SqliteType.Text);
-        var targetId = insertTarget.Parameters.Add("$target_id", SqliteType.Text);
+        var insertTarget = IndexCommand(
+            writer,
+            transaction,
+            "INSERT INTO event_targets (ledger_id, seq, position, type, target_id) VALUES ($ledger, $seq, $position, $type, $target_id);",
+            "$ledger", "$seq", "$position", "$type", "$target_id");
+        insertTarget.Parameters[0].Value = ledgerId;
+        var targetSeq = insertTarget.Parameters[1];
+        var targetPosition = insertTarget.Parameters[2];
+        var targetType = insertTarget.Parameters[3];
+        var targetId = insertTarget.Parameters[4];
 
-        using var insertSearch = writer.CreateCommand();
-        insertSearch.Transaction = transaction;
-        insertSearch.CommandText = "INSERT INTO event_search (rowid, text) VALUES ($key, $text);";
-        var searchKey = insertSearch.Parameters.Add("$key", SqliteType.Integer);
-        var searchText = insertSearch.Parameters.Add("$text", SqliteType.Text);
+        var insertSearch = IndexCommand(writer, transaction, "INSERT INTO event_search (rowid, text) VALUES ($key, $text);", "$key", "$text");
+        var searchKey = insertSearch.Parameters[0];
+        var searchText = insertSearch.Parameters[1];
 
         var known = KnownActions(writer, ledgerId);
         var newActions = new List<string>();
@@ -199,6 +195,25 @@ public sealed partial class SqliteSteleStore
         return newActions;
     }
 
+    /// <summary>A statement of the index writer kept prepared across transactions, its parameters declared in order. Call under the index gate.</summary>
+    private SqliteCommand IndexCommand(SqliteConnection writer, SqliteTransaction transaction, string sql, params string[] parameters)
+    {
+        if (!_indexCommands.TryGetValue(sql, out var command))
+        {
+            command = writer.CreateCommand();
+            command.CommandText = sql;
+            foreach (var name in parameters)
+            {
+                command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+
+            _indexCommands[sql] = command;
+        }
+
+        command.Transaction = transaction;
+        return command;
+    }
+
     /// <summary>The ledger's actions recorded in <c>event_actions</c>, loaded once (only the index writer adds to them).</summary>
     private HashSet<string> KnownActions(SqliteConnection writer, long ledgerId)
     {
@@ -223,11 +238,10 @@ public sealed partial class SqliteSteleStore
         return known;
     }
 
-    private static long IndexedSize(SqliteConnection connection, long ledgerId)
+    private static long IndexedSize(SqliteReaderPool.Lease connection, long ledgerId)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT indexed_size FROM ix.index_state WHERE ledger_id = $ledger;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
+        var command = connection.Prepared("SELECT indexed_size FROM ix.index_state WHERE ledger_id = $ledger;");
+        command.Set("$ledger", ledgerId);
         return command.ExecuteScalar() is long size ? size : 0;
     }
 
@@ -267,12 +281,10 @@ public sealed partial class SqliteSteleStore
                 }
 
                 Execute(writer, SqliteSchema.AppendOnlyTriggers(SqliteIndexSchema.AppendOnlyTables));
+                DisposeIndexCommands();
                 var old = Interlocked.Exchange(ref _indexWriter, writer);
                 old?.Dispose();
-                lock (_knownActions)
-                {
-                    _knownActions.Clear();
-                }
+                _knownActions.Clear();
 
                 return;
             }
@@ -336,11 +348,22 @@ public sealed partial class SqliteSteleStore
         return null;
     }
 
+    private void DisposeIndexCommands()
+    {
+        foreach (var command in _indexCommands.Values)
+        {
+            command.Dispose();
+        }
+
+        _indexCommands.Clear();
+    }
+
     private async ValueTask DisposeIndexAsync()
     {
         await _indexGate.WaitAsync().ConfigureAwait(false);
         try
         {
+            DisposeIndexCommands();
             if (_indexWriter is not null)
             {
                 await _indexWriter.DisposeAsync().ConfigureAwait(false);

@@ -19,6 +19,7 @@ public sealed partial class SqliteSteleStore : ISteleStore
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly Dictionary<string, SqliteCommand> _writerCommands = new(StringComparer.Ordinal);
     private SqliteConnection? _writer;
     private SqliteReaderPool? _readers;
     private int _disposed;
@@ -97,6 +98,12 @@ public sealed partial class SqliteSteleStore : ISteleStore
 
         var previous = Interlocked.Exchange(ref _readers, new SqliteReaderPool(DatabasePath, IndexPath));
         previous?.Dispose();
+        foreach (var command in _writerCommands.Values)
+        {
+            command.Dispose();
+        }
+
+        _writerCommands.Clear();
         var old = Interlocked.Exchange(ref _writer, writer);
         old?.Dispose();
     }
@@ -104,9 +111,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<LedgerInfo?> FindLedgerAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, description, created_at FROM ledgers WHERE name = $name;";
-        command.Parameters.AddWithValue("$name", name);
+        var command = connection.Prepared("SELECT id, name, description, created_at FROM ledgers WHERE name = $name;");
+        command.Set("$name", name);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadLedger(reader) : null;
     }
@@ -114,8 +120,7 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<IReadOnlyList<LedgerInfo>> ListLedgersAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, description, created_at FROM ledgers ORDER BY name;";
+        var command = connection.Prepared("SELECT id, name, description, created_at FROM ledgers ORDER BY name;");
         using var reader = command.ExecuteReader();
         var result = new List<LedgerInfo>();
         while (reader.Read())
@@ -149,9 +154,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<LedgerHead> GetHeadAsync(long ledgerId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, chain_hash FROM events WHERE ledger_id = $ledger ORDER BY seq DESC LIMIT 1;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
+        var command = connection.Prepared("SELECT seq, chain_hash FROM events WHERE ledger_id = $ledger ORDER BY seq DESC LIMIT 1;");
+        command.Set("$ledger", ledgerId);
         using var reader = command.ExecuteReader();
         return reader.Read() ? new LedgerHead(reader.GetInt64(0) + 1, (byte[])reader[1]) : new LedgerHead(0, null);
     }
@@ -173,51 +177,34 @@ public sealed partial class SqliteSteleStore : ISteleStore
             // BEGIN IMMEDIATE: the write lock is taken before the size check, so the check holds
             // until commit even if another process opened the same file.
             using var transaction = Writer.BeginTransaction(deferred: false);
-            using (var size = Writer.CreateCommand())
+            var size = WriterCommand(transaction, "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $ledger;", "$ledger");
+            size.Parameters[0].Value = ledgerId;
+            if ((long)size.ExecuteScalar()! != expectedSize)
             {
-                size.Transaction = transaction;
-                size.CommandText = "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $ledger;";
-                size.Parameters.AddWithValue("$ledger", ledgerId);
-                if ((long)size.ExecuteScalar()! != expectedSize)
-                {
-                    return AppendStatus.SizeConflict;
-                }
+                return AppendStatus.SizeConflict;
             }
 
-            using var insertEvent = Writer.CreateCommand();
-            insertEvent.Transaction = transaction;
-            insertEvent.CommandText =
+            var insertEvent = WriterCommand(
+                transaction,
                 """
                 INSERT INTO events (ledger_id, seq, id, received_at, idempotency_key, leaf, leaf_hash, chain_hash)
                 VALUES ($ledger, $seq, $id, $received_at, $idempotency_key, $leaf, $leaf_hash, $chain_hash);
-                """;
+                """,
+                "$ledger", "$seq", "$id", "$received_at", "$idempotency_key", "$leaf", "$leaf_hash", "$chain_hash");
             var p = insertEvent.Parameters;
-            var ledger = p.Add("$ledger", SqliteType.Integer);
-            var seq = p.Add("$seq", SqliteType.Integer);
-            var id = p.Add("$id", SqliteType.Text);
-            var receivedAt = p.Add("$received_at", SqliteType.Integer);
-            var idempotencyKey = p.Add("$idempotency_key", SqliteType.Text);
-            var leaf = p.Add("$leaf", SqliteType.Blob);
-            var leafHash = p.Add("$leaf_hash", SqliteType.Blob);
-            var chainHash = p.Add("$chain_hash", SqliteType.Blob);
-            ledger.Value = ledgerId;
-
-            using var insertPayload = Writer.CreateCommand();
-            insertPayload.Transaction = transaction;
-            insertPayload.CommandText = "INSERT INTO payloads (ledger_id, seq, payload) VALUES ($ledger, $seq, $payload);";
-            insertPayload.Parameters.AddWithValue("$ledger", ledgerId);
-            var payloadSeq = insertPayload.Parameters.Add("$seq", SqliteType.Integer);
-            var payload = insertPayload.Parameters.Add("$payload", SqliteType.Blob);
+            p[0].Value = ledgerId;
+            var insertPayload = WriterCommand(transaction, "INSERT INTO payloads (ledger_id, seq, payload) VALUES ($ledger, $seq, $payload);", "$ledger", "$seq", "$payload");
+            insertPayload.Parameters[0].Value = ledgerId;
 
             foreach (var e in events)
             {
-                seq.Value = e.Seq;
-                id.Value = e.Id;
-                receivedAt.Value = e.ReceivedAtMicros;
-                idempotencyKey.Value = (object?)e.IdempotencyKey ?? DBNull.Value;
-                leaf.Value = e.Leaf;
-                leafHash.Value = e.LeafHash;
-                chainHash.Value = e.ChainHash;
+                p[1].Value = e.Seq;
+                p[2].Value = e.Id;
+                p[3].Value = e.ReceivedAtMicros;
+                p[4].Value = (object?)e.IdempotencyKey ?? DBNull.Value;
+                p[5].Value = e.Leaf;
+                p[6].Value = e.LeafHash;
+                p[7].Value = e.ChainHash;
                 try
                 {
                     insertEvent.ExecuteNonQuery();
@@ -230,26 +217,22 @@ public sealed partial class SqliteSteleStore : ISteleStore
 
                 if (e.Payload is not null)
                 {
-                    payloadSeq.Value = e.Seq;
-                    payload.Value = e.Payload;
+                    insertPayload.Parameters[1].Value = e.Seq;
+                    insertPayload.Parameters[2].Value = e.Payload;
                     insertPayload.ExecuteNonQuery();
                 }
             }
 
             if (nodes.Count > 0)
             {
-                using var insertNode = Writer.CreateCommand();
-                insertNode.Transaction = transaction;
-                insertNode.CommandText = "INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($ledger, $level, $idx, $hash);";
-                insertNode.Parameters.AddWithValue("$ledger", ledgerId);
-                var level = insertNode.Parameters.Add("$level", SqliteType.Integer);
-                var index = insertNode.Parameters.Add("$idx", SqliteType.Integer);
-                var hash = insertNode.Parameters.Add("$hash", SqliteType.Blob);
+                var insertNode = WriterCommand(
+                    transaction, "INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($ledger, $level, $idx, $hash);", "$ledger", "$level", "$idx", "$hash");
+                insertNode.Parameters[0].Value = ledgerId;
                 foreach (var node in nodes)
                 {
-                    level.Value = node.Level;
-                    index.Value = node.Index;
-                    hash.Value = node.Hash;
+                    insertNode.Parameters[1].Value = node.Level;
+                    insertNode.Parameters[2].Value = node.Index;
+                    insertNode.Parameters[3].Value = node.Hash;
                     insertNode.ExecuteNonQuery();
                 }
             }
@@ -261,6 +244,28 @@ public sealed partial class SqliteSteleStore : ISteleStore
         {
             _writeGate.Release();
         }
+    }
+
+    /// <summary>
+    /// A statement of the ledger-file writer kept prepared across transactions (a group commit runs the
+    /// same few statements each time), with its parameters declared in the order given. Call under the write gate.
+    /// </summary>
+    private SqliteCommand WriterCommand(SqliteTransaction transaction, string sql, params string[] parameters)
+    {
+        if (!_writerCommands.TryGetValue(sql, out var command))
+        {
+            command = Writer.CreateCommand();
+            command.CommandText = sql;
+            foreach (var name in parameters)
+            {
+                command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+
+            _writerCommands[sql] = command;
+        }
+
+        command.Transaction = transaction;
+        return command;
     }
 
     private bool IsIdempotencyConflict(SqliteTransaction transaction, long ledgerId, string key)
@@ -304,10 +309,9 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<StoredEvent?> GetEventAsync(long ledgerId, string eventId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = SelectEvents + " WHERE e.id = $id AND e.ledger_id = $ledger;";
-        command.Parameters.AddWithValue("$id", eventId);
-        command.Parameters.AddWithValue("$ledger", ledgerId);
+        var command = connection.Prepared(SelectEvents + " WHERE e.id = $id AND e.ledger_id = $ledger;");
+        command.Set("$id", eventId);
+        command.Set("$ledger", ledgerId);
         return ReadEvents(command).FirstOrDefault();
     }
 
@@ -395,11 +399,10 @@ public sealed partial class SqliteSteleStore : ISteleStore
     internal static SqliteCommand CreateQueryCommand(SqliteConnection connection, long ledgerId, EventQuery query) =>
         SqliteEventQuery.Build(connection, ledgerId, query);
 
-    private static long LedgerSize(SqliteConnection connection, long ledgerId)
+    private static long LedgerSize(SqliteReaderPool.Lease connection, long ledgerId)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $ledger;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
+        var command = connection.Prepared("SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $ledger;");
+        command.Set("$ledger", ledgerId);
         return (long)command.ExecuteScalar()!;
     }
 
@@ -410,12 +413,11 @@ public sealed partial class SqliteSteleStore : ISteleStore
         while (next < toSeq)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var command = connection.CreateCommand();
-            command.CommandText = SelectEvents + " WHERE e.ledger_id = $ledger AND e.seq >= $from AND e.seq < $to ORDER BY e.seq LIMIT $limit;";
-            command.Parameters.AddWithValue("$ledger", ledgerId);
-            command.Parameters.AddWithValue("$from", next);
-            command.Parameters.AddWithValue("$to", toSeq);
-            command.Parameters.AddWithValue("$limit", ReadPageSize);
+            var command = connection.Prepared(SelectEvents + " WHERE e.ledger_id = $ledger AND e.seq >= $from AND e.seq < $to ORDER BY e.seq LIMIT $limit;");
+            command.Set("$ledger", ledgerId);
+            command.Set("$from", next);
+            command.Set("$to", toSeq);
+            command.Set("$limit", ReadPageSize);
             var page = ReadEvents(command);
             if (page.Count == 0)
             {
@@ -434,34 +436,31 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public byte[] ReadLeafHashes(long ledgerId, long start, int count)
     {
         using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT leaf_hash FROM events WHERE ledger_id = $ledger AND seq >= $start AND seq < $end ORDER BY seq;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$start", start);
-        command.Parameters.AddWithValue("$end", start + count);
+        var command = connection.Prepared("SELECT leaf_hash FROM events WHERE ledger_id = $ledger AND seq >= $start AND seq < $end ORDER BY seq;");
+        command.Set("$ledger", ledgerId);
+        command.Set("$start", start);
+        command.Set("$end", start + count);
         return ReadConcatenatedHashes(command, count);
     }
 
     public byte[] ReadNodeHashes(long ledgerId, int level, long start, int count)
     {
         using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT hash FROM tree_nodes WHERE ledger_id = $ledger AND level = $level AND idx >= $start AND idx < $end ORDER BY idx;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$level", level);
-        command.Parameters.AddWithValue("$start", start);
-        command.Parameters.AddWithValue("$end", start + count);
+        var command = connection.Prepared("SELECT hash FROM tree_nodes WHERE ledger_id = $ledger AND level = $level AND idx >= $start AND idx < $end ORDER BY idx;");
+        command.Set("$ledger", ledgerId);
+        command.Set("$level", level);
+        command.Set("$start", start);
+        command.Set("$end", start + count);
         return ReadConcatenatedHashes(command, count);
     }
 
     public IReadOnlyList<byte[]> ReadLeaves(long ledgerId, long start, int count)
     {
         using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT leaf FROM events WHERE ledger_id = $ledger AND seq >= $start AND seq < $end ORDER BY seq;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$start", start);
-        command.Parameters.AddWithValue("$end", start + count);
+        var command = connection.Prepared("SELECT leaf FROM events WHERE ledger_id = $ledger AND seq >= $start AND seq < $end ORDER BY seq;");
+        command.Set("$ledger", ledgerId);
+        command.Set("$start", start);
+        command.Set("$end", start + count);
         using var reader = command.ExecuteReader();
         var result = new List<byte[]>(count);
         while (reader.Read())
@@ -475,16 +474,15 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public IReadOnlyList<byte[]?> ReadPayloads(long ledgerId, long start, int count)
     {
         using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText =
+        var command = connection.Prepared(
             """
             SELECT e.seq, p.payload FROM events e
             LEFT JOIN payloads p ON p.ledger_id = e.ledger_id AND p.seq = e.seq
             WHERE e.ledger_id = $ledger AND e.seq >= $start AND e.seq < $end ORDER BY e.seq;
-            """;
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$start", start);
-        command.Parameters.AddWithValue("$end", start + count);
+            """);
+        command.Set("$ledger", ledgerId);
+        command.Set("$start", start);
+        command.Set("$end", start + count);
         using var reader = command.ExecuteReader();
         var result = new List<byte[]?>(count);
         while (reader.Read())
@@ -524,10 +522,9 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<StoredCheckpoint?> GetLatestCheckpointAsync(long ledgerId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText =
-            "SELECT size, root_hash, chain_head, signed_note, created_at FROM checkpoints WHERE ledger_id = $ledger ORDER BY size DESC LIMIT 1;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
+        var command = connection.Prepared(
+            "SELECT size, root_hash, chain_head, signed_note, created_at FROM checkpoints WHERE ledger_id = $ledger ORDER BY size DESC LIMIT 1;");
+        command.Set("$ledger", ledgerId);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadCheckpoint(reader) : null;
     }
@@ -535,15 +532,14 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<IReadOnlyList<StoredCheckpoint>> ListCheckpointsAsync(long ledgerId, long fromSize, long toSize, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText =
+        var command = connection.Prepared(
             """
             SELECT size, root_hash, chain_head, signed_note, created_at FROM checkpoints
             WHERE ledger_id = $ledger AND size >= $from AND size <= $to ORDER BY size;
-            """;
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$from", fromSize);
-        command.Parameters.AddWithValue("$to", toSize);
+            """);
+        command.Set("$ledger", ledgerId);
+        command.Set("$from", fromSize);
+        command.Set("$to", toSize);
         using var reader = command.ExecuteReader();
         var result = new List<StoredCheckpoint>();
         while (reader.Read())
@@ -630,9 +626,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<string?> GetSettingAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT value FROM settings WHERE name = $name;";
-        command.Parameters.AddWithValue("$name", name);
+        var command = connection.Prepared("SELECT value FROM settings WHERE name = $name;");
+        command.Set("$name", name);
         return command.ExecuteScalar() as string;
     }
 
@@ -687,9 +682,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<ExportJob?> GetExportAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SelectExports} WHERE id = $id;";
-        command.Parameters.AddWithValue("$id", id);
+        var command = connection.Prepared($"{SelectExports} WHERE id = $id;");
+        command.Set("$id", id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadExport(reader) : null;
     }
@@ -697,8 +691,7 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<IReadOnlyList<ExportJob>> ListUnfinishedExportsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SelectExports} WHERE state IN ('queued', 'running') ORDER BY created_at, id;";
+        var command = connection.Prepared($"{SelectExports} WHERE state IN ('queued', 'running') ORDER BY created_at, id;");
         using var reader = command.ExecuteReader();
         var result = new List<ExportJob>();
         while (reader.Read())
@@ -773,10 +766,9 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<long> CountExportsSinceAsync(long ledgerId, DateTimeOffset since, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM exports WHERE ledger_id = $ledger AND created_at >= $since;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$since", Micros(since));
+        var command = connection.Prepared("SELECT COUNT(*) FROM exports WHERE ledger_id = $ledger AND created_at >= $since;");
+        command.Set("$ledger", ledgerId);
+        command.Set("$since", Micros(since));
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
@@ -826,6 +818,12 @@ public sealed partial class SqliteSteleStore : ISteleStore
         await _writeGate.WaitAsync().ConfigureAwait(false);
         try
         {
+            foreach (var command in _writerCommands.Values)
+            {
+                command.Dispose();
+            }
+
+            _writerCommands.Clear();
             if (_writer is not null)
             {
                 await _writer.DisposeAsync().ConfigureAwait(false);
@@ -892,9 +890,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
     private async Task<ApiKeyRecord?> FindApiKeyAsync(string column, string value, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SelectKeys} WHERE {column} = $value;";
-        command.Parameters.AddWithValue("$value", value);
+        var command = connection.Prepared($"{SelectKeys} WHERE {column} = $value;");
+        command.Set("$value", value);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadKey(reader) : null;
     }

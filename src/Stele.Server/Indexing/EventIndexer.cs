@@ -32,6 +32,16 @@ internal sealed partial class EventIndexer : BackgroundService
     /// <summary>Entries kept in memory per ledger until indexed; beyond this they are read back from the store.</summary>
     public const int MaxBufferedEntries = 20_000;
 
+    /// <summary>
+    /// Fewer unindexed events than this wait up to <see cref="Linger"/> for more: every index transaction
+    /// rewrites the index pages it touches and adds a search segment that is merged later, so a few
+    /// large transactions cost far less than many small ones. A waiting export or test does not linger.
+    /// </summary>
+    public const int MinBatch = 1000;
+
+    /// <summary>How long a small batch waits for more events; it bounds the visibility delay this adds.</summary>
+    public static TimeSpan Linger { get; } = TimeSpan.FromMilliseconds(150);
+
     private readonly ISteleStore _store;
     private readonly TimeProvider _clock;
     private readonly ILogger<EventIndexer> _logger;
@@ -40,6 +50,7 @@ internal sealed partial class EventIndexer : BackgroundService
     private readonly SemaphoreSlim _wake = new(0, 1);
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _paused;
+    private int _waiters;
 
     public EventIndexer(ISteleStore store, SequencerRegistry sequencers, IOptions<SteleOptions> options, TimeProvider clock, ILogger<EventIndexer> logger)
     {
@@ -57,6 +68,19 @@ internal sealed partial class EventIndexer : BackgroundService
     public async Task WaitForIndexedAsync(LedgerInfo ledger, long size, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ledger);
+        Interlocked.Increment(ref _waiters);
+        try
+        {
+            await WaitUntilIndexedAsync(ledger, size, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiters);
+        }
+    }
+
+    private async Task WaitUntilIndexedAsync(LedgerInfo ledger, long size, CancellationToken cancellationToken)
+    {
         while (true)
         {
             var advanced = Volatile.Read(ref _advanced).Task;
@@ -88,6 +112,7 @@ internal sealed partial class EventIndexer : BackgroundService
         var state = _ledgers.GetOrAdd(sequencer.Ledger.Id, _ => new LedgerState(sequencer.Ledger));
         state.Offer(entries);
         Volatile.Write(ref state.KnownHead, Math.Max(Volatile.Read(ref state.KnownHead), entries[^1].Seq + 1));
+        Interlocked.CompareExchange(ref state.PendingSince, _clock.GetTimestamp(), 0);
         Wake();
     }
 
@@ -121,17 +146,26 @@ internal sealed partial class EventIndexer : BackgroundService
                 }
 
                 var worked = false;
+                var sleep = PollInterval;
                 foreach (var state in _ledgers.Values)
                 {
-                    if (Volatile.Read(ref _paused) == 0)
+                    if (Volatile.Read(ref _paused) != 0)
                     {
-                        worked |= await IndexSomeAsync(state, stoppingToken).ConfigureAwait(false);
+                        continue;
                     }
+
+                    if (LingerLeft(state) is { } left)
+                    {
+                        sleep = left < sleep ? left : sleep;
+                        continue;
+                    }
+
+                    worked |= await IndexSomeAsync(state, stoppingToken).ConfigureAwait(false);
                 }
 
                 if (!worked)
                 {
-                    await _wake.WaitAsync(PollInterval, stoppingToken).ConfigureAwait(false);
+                    await _wake.WaitAsync(sleep, stoppingToken).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -158,6 +192,21 @@ internal sealed partial class EventIndexer : BackgroundService
                 }
             }
         }
+    }
+
+    /// <summary>How much longer a small batch of the ledger should wait for more events, or null to index now.</summary>
+    private TimeSpan? LingerLeft(LedgerState state)
+    {
+        var pendingSince = Volatile.Read(ref state.PendingSince);
+        var cursor = Volatile.Read(ref state.Cursor);
+        if (pendingSince == 0 || cursor < 0 || Volatile.Read(ref _waiters) > 0
+            || Volatile.Read(ref state.KnownHead) - cursor >= Math.Min(MinBatch, _batchSize))
+        {
+            return null;
+        }
+
+        var left = Linger - _clock.GetElapsedTime(pendingSince);
+        return left > TimeSpan.Zero ? left : null;
     }
 
     /// <summary>Every ledger's head, for backlogs and for events appended by other nodes.</summary>
@@ -215,6 +264,8 @@ internal sealed partial class EventIndexer : BackgroundService
 
         var indexed = cursor + entries.Count;
         Volatile.Write(ref state.Cursor, indexed);
+        // Events committed after this point start a new linger; any already waiting are indexed next without one.
+        Volatile.Write(ref state.PendingSince, indexed >= Volatile.Read(ref state.KnownHead) ? 0 : 1);
         state.Release(indexed);
         Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         Log.Indexed(_logger, state.Ledger.Name, entries.Count, indexed, fromStore);
@@ -276,6 +327,9 @@ internal sealed partial class EventIndexer : BackgroundService
         public long Cursor = -1;
 
         public long KnownHead;
+
+        /// <summary>When the ledger's indexes first fell behind its head (a timestamp), 0 when caught up, 1 when events wait already.</summary>
+        public long PendingSince;
 #pragma warning restore SA1401, CA1051
 
         /// <summary>Buffers a commit's entries if they continue the buffer (consecutive seqs) and it has room.</summary>

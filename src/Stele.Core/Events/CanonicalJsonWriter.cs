@@ -27,6 +27,17 @@ internal sealed class CanonicalJsonWriter
     private readonly Stack<bool> _first = new();
     private bool _afterName;
 
+    /// <summary>The bytes written so far.</summary>
+    public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
+
+    /// <summary>Starts over, keeping the buffer (a writer reused for many values).</summary>
+    public void Reset()
+    {
+        _buffer.ResetWrittenCount();
+        _first.Clear();
+        _afterName = false;
+    }
+
     public void StartObject()
     {
         BeforeValue();

@@ -18,7 +18,7 @@ internal static class CanonicalLeafReader
         try
         {
             var decoded = Read(leaf);
-            return decoded is not null && EventLeafV1.Write(decoded).AsSpan().SequenceEqual(leaf) ? decoded : null;
+            return decoded is not null && EventLeafV1.IsCanonicalEncoding(decoded, leaf) ? decoded : null;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {

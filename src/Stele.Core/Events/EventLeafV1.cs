@@ -76,6 +76,24 @@ public static class EventLeafV1
     internal static byte[] Write(DecodedLeaf leaf)
     {
         var w = new CanonicalJsonWriter();
+        WriteTo(w, leaf);
+        return w.ToArray();
+    }
+
+    [ThreadStatic]
+    private static CanonicalJsonWriter? t_writer;
+
+    /// <summary>True when <paramref name="bytes"/> are exactly the canonical v1 leaf bytes of <paramref name="leaf"/> (written into a reused buffer).</summary>
+    internal static bool IsCanonicalEncoding(DecodedLeaf leaf, ReadOnlySpan<byte> bytes)
+    {
+        var w = t_writer ??= new CanonicalJsonWriter();
+        w.Reset();
+        WriteTo(w, leaf);
+        return w.Written.SequenceEqual(bytes);
+    }
+
+    private static void WriteTo(CanonicalJsonWriter w, DecodedLeaf leaf)
+    {
         w.StartObject();
         w.Name("v");
         w.Number(FormatVersion);
@@ -118,7 +136,6 @@ public static class EventLeafV1
 
         w.Property("payload_digest", Convert.ToHexStringLower(leaf.PayloadDigest));
         w.EndObject();
-        return w.ToArray();
     }
 
     private static DecodedLeaf Read(JsonElement root)

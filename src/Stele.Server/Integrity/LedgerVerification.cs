@@ -63,6 +63,8 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
     {
         try
         {
+            // Reading goes on while earlier chunks are prepared; chunks are handed on in seq order.
+            var preparing = new Queue<Task<(LedgerEntry[], PreparedEntry[])>>();
             var batch = new List<LedgerEntry>(ChunkSize);
             await foreach (var e in store.ReadRangeAsync(ledger.Id, start, end, cancellationToken).ConfigureAwait(false))
             {
@@ -71,14 +73,24 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
                 batch.Add(new LedgerEntry(e.Seq, e.Leaf, payload, e.LeafHash, e.ChainHash));
                 if (batch.Count == ChunkSize)
                 {
-                    await chunks.WriteAsync(Prepare(batch), cancellationToken).ConfigureAwait(false);
+                    var full = batch;
+                    preparing.Enqueue(Task.Run(() => Prepare(full), cancellationToken));
                     batch = new List<LedgerEntry>(ChunkSize);
+                    if (preparing.Count > 2)
+                    {
+                        await chunks.WriteAsync(await preparing.Dequeue().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
 
             if (batch.Count > 0)
             {
-                await chunks.WriteAsync(Prepare(batch), cancellationToken).ConfigureAwait(false);
+                preparing.Enqueue(Task.Run(() => Prepare(batch), cancellationToken));
+            }
+
+            while (preparing.Count > 0)
+            {
+                await chunks.WriteAsync(await preparing.Dequeue().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             }
 
             chunks.Complete();

@@ -69,7 +69,7 @@ public static class EventEncoderV1
             Metadata = e.Metadata,
             Targets = anyErasableTargetPart ? payloadTargets : null,
         });
-        var digest = SHA256.HashData(payload);
+        var digest = Stele.Core.Hashing.Sha256Digest.Hash(payload);
 
         var leaf = EventLeafV1.Write(new DecodedLeaf
         {

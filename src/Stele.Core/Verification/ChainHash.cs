@@ -36,7 +36,7 @@ public static class ChainHash
         Span<byte> buffer = stackalloc byte[Size + MerkleHash.Size];
         previous.CopyTo(buffer);
         leafHash.CopyTo(buffer[Size..]);
-        SHA256.HashData(buffer, destination);
+        Stele.Core.Hashing.Sha256Digest.Hash(buffer, destination);
     }
 
     /// <summary>Returns <c>SHA-256(previous ‖ leafHash)</c>.</summary>

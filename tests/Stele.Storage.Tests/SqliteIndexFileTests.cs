@@ -4,7 +4,7 @@ using static Stele.Storage.Tests.TestData;
 
 namespace Stele.Storage.Tests;
 
-/// <summary>What only the embedded backend has: the index file beside the ledger file, its rebuilds, the upgrade from version 3, and its query shortcuts.</summary>
+/// <summary>What only the embedded backend has: the index file beside the ledger file, its rebuilds, the upgrade from version 4, and its query shortcuts.</summary>
 public sealed class SqliteIndexFileTests : IDisposable
 {
     private static readonly CancellationToken None = CancellationToken.None;
@@ -62,19 +62,19 @@ public sealed class SqliteIndexFileTests : IDisposable
     }
 
     [Fact]
-    public async Task A_version_3_database_upgrades_keeping_its_events_and_rebuilds_its_indexes_from_the_start()
+    public async Task A_version_4_database_upgrades_keeping_its_events_and_rebuilds_its_indexes_from_the_start()
     {
         Directory.CreateDirectory(_directory);
         using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
         {
             connection.Open();
             Execute(connection, "CREATE TABLE stele_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);");
-            for (var v = 0; v < 3; v++)
+            for (var v = 0; v < 4; v++)
             {
                 Execute(connection, SqliteSchema.Migrations[v]);
             }
 
-            Execute(connection, "INSERT INTO stele_schema (id, version) VALUES (1, 3);");
+            Execute(connection, "INSERT INTO stele_schema (id, version) VALUES (1, 4);");
             Execute(connection, "INSERT INTO ledgers (name, description, created_at) VALUES ('main', NULL, 0);");
             for (var seq = 0; seq < 3; seq++)
             {
@@ -103,7 +103,7 @@ public sealed class SqliteIndexFileTests : IDisposable
 
         using var check = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
         check.Open();
-        Assert.Equal(4L, Scalar(check, "SELECT version FROM stele_schema;"));
+        Assert.Equal((long)SqliteSchema.CurrentVersion, Scalar(check, "SELECT version FROM stele_schema;"));
         Assert.Equal(0L, Scalar(check, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('event_targets', 'event_search', 'events_by_actor');"));
         Assert.Throws<SqliteException>(() => Execute(check, "DELETE FROM events;"));
     }

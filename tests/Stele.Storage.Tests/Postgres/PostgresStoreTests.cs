@@ -264,19 +264,19 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresDatabaseFixture>
     }
 
     [PostgresFact]
-    public async Task A_version_3_database_upgrades_with_its_index_rows_and_cursor()
+    public async Task A_version_4_database_upgrades_with_its_index_rows_and_cursor()
     {
         var connection = await _database.CreateSchemaAsync();
-        var v3 = new System.Text.StringBuilder("CREATE TABLE stele_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL);");
-        for (var v = 0; v < 3; v++)
+        var v4 = new System.Text.StringBuilder("CREATE TABLE stele_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL);");
+        for (var v = 0; v < 4; v++)
         {
-            v3.Append(PostgresSchema.Migrations[v]);
+            v4.Append(PostgresSchema.Migrations[v]);
         }
 
-        v3.Append("INSERT INTO stele_schema (id, version) VALUES (1, 3); INSERT INTO ledgers (name, description, created_at) VALUES ('main', NULL, 0);");
+        v4.Append("INSERT INTO stele_schema (id, version) VALUES (1, 4); INSERT INTO ledgers (name, description, created_at) VALUES ('main', NULL, 0);");
         for (var seq = 0; seq < 3; seq++)
         {
-            v3.Append(System.Globalization.CultureInfo.InvariantCulture,
+            v4.Append(System.Globalization.CultureInfo.InvariantCulture,
                 $"""
                 INSERT INTO events (ledger_id, seq, id, received_at, occurred_at, actor_id, action, action_rev, outcome, idempotency_key, leaf, leaf_hash, chain_hash)
                 VALUES (1, {seq}, 'ev-{seq}', {seq}, {seq * 100}, 'alice', 'user.login', 'nigol.resu', 'success', {(seq == 1 ? "'key-1'" : "NULL")}, '\x0{seq}', '\x1{seq}', '\x2{seq}');
@@ -286,12 +286,12 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresDatabaseFixture>
                 """);
         }
 
-        await PostgresDatabaseFixture.ExecuteAsync(connection, v3.ToString());
+        await PostgresDatabaseFixture.ExecuteAsync(connection, v4.ToString());
 
         await using var store = new PostgresSteleStore(connection);
         await store.InitializeAsync(None);
 
-        Assert.Equal(4, await ScalarAsync(store, "SELECT version FROM stele_schema"));
+        Assert.Equal(PostgresSchema.CurrentVersion, await ScalarAsync(store, "SELECT version FROM stele_schema"));
         Assert.Equal(3, await store.GetIndexedSizeAsync(1, None));
         Assert.Equal([2L, 1L, 0L], (await store.QueryEventsAsync(1, new EventQuery { ActorId = "alice" }, None)).Events.Select(e => e.Seq));
         Assert.Equal([1L], (await store.QueryEventsAsync(1, new EventQuery { TargetId = "u1" }, None)).Events.Select(e => e.Seq));

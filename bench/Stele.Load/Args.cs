@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Stele.Load;
 
 /// <summary>Command-line options of the load generator.</summary>
-internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke, string? Postgres = null)
+internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke, string? Postgres = null, long Fill = 0, TimeSpan ProbeInterval = default)
 {
     public static Args Parse(string[] args)
     {
@@ -15,6 +15,8 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
         IReadOnlyList<string> scenarios = ["ceiling", "batch", "single", "query", "proof", "verify"];
         var smoke = false;
         string? postgres = null;
+        long fill = 10_000_000;
+        var probeMilliseconds = 100.0;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -28,6 +30,8 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
                 case "--scenarios": scenarios = Next().Split(','); break;
                 case "--smoke": smoke = true; break;
                 case "--postgres": postgres = Next(); break;
+                case "--fill": fill = long.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--probe-ms": probeMilliseconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -36,8 +40,9 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
         {
             clients = Math.Min(clients, 4);
             seconds = Math.Min(seconds, 1);
+            fill = Math.Min(fill, 5_000);
         }
 
-        return new Args(url, key, dll, clients, TimeSpan.FromSeconds(seconds), scenarios, smoke, postgres);
+        return new Args(url, key, dll, clients, TimeSpan.FromSeconds(seconds), scenarios, smoke, postgres, fill, TimeSpan.FromMilliseconds(probeMilliseconds));
     }
 }

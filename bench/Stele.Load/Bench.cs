@@ -9,7 +9,8 @@ internal static class Bench
         var batches = options.Smoke ? 3 : 200;
         if (options.Scenarios.Contains("ceiling"))
         {
-            lines.Add((await SqliteCeiling.RunAsync(batches, 1000, progress, cancellationToken).ConfigureAwait(false)).ToString());
+            lines.Add((await SqliteCeiling.WithIndexesAsync(batches, 1000, progress, cancellationToken).ConfigureAwait(false)).ToString());
+            lines.Add((await SqliteCeiling.DurableRowsAsync(batches, 1000, progress, cancellationToken).ConfigureAwait(false)).ToString());
         }
 
         if (options.Scenarios.Contains("diy"))
@@ -21,7 +22,7 @@ internal static class Bench
         SpawnedServer? spawned = null;
         try
         {
-            if (!options.Scenarios.Any(s => s is "batch" or "single" or "query" or "proof" or "verify"))
+            if (!options.Scenarios.Any(s => s is "batch" or "single" or "fill" or "query" or "proof" or "verify"))
             {
                 return lines;
             }
@@ -42,22 +43,30 @@ internal static class Bench
                 key = options.Key ?? throw new ArgumentException("--key is required with --url");
             }
 
-            var runner = new LoadRunner(url, key, progress);
+            var runner = new LoadRunner(url, key, progress, options.ProbeInterval);
+            var batchClients = Math.Max(1, Math.Min(options.Clients, 8));
             foreach (var scenario in options.Scenarios)
             {
-                ScenarioResult? result = scenario switch
+                IReadOnlyList<ScenarioResult> results = scenario switch
                 {
-                    "batch" => await runner.BatchIngestAsync(Math.Max(1, Math.Min(options.Clients, 8)), 1000, options.Duration, cancellationToken).ConfigureAwait(false),
+                    "batch" => await runner.BatchIngestAsync(batchClients, 1000, options.Duration, cancellationToken).ConfigureAwait(false),
                     "single" => await runner.SingleIngestAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false),
+                    "fill" => [await runner.FillAsync(batchClients, 1000, options.Fill, cancellationToken).ConfigureAwait(false)],
                     "query" => await runner.QueryAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false),
-                    "proof" => await ProofAfterCheckpointAsync(runner, options, cancellationToken).ConfigureAwait(false),
-                    "verify" => await runner.VerifyAsync(cancellationToken).ConfigureAwait(false),
-                    "ceiling" or "diy" => null,
+                    "proof" => [await ProofAfterCheckpointAsync(runner, options, cancellationToken).ConfigureAwait(false)],
+                    "verify" => [await runner.VerifyAsync(cancellationToken).ConfigureAwait(false)],
+                    "ceiling" or "diy" => [],
                     _ => throw new ArgumentException($"unknown scenario {scenario}"),
                 };
-                if (result is not null)
+                foreach (var result in results)
                 {
                     lines.Add(result.ToString());
+                    await progress.WriteLineAsync(result.ToString()).ConfigureAwait(false);
+                }
+
+                if (spawned is not null && scenario is "batch" or "single" or "fill")
+                {
+                    lines.Add($"server peak RSS after {scenario}: {spawned.PeakRssMiB():0.0} MiB");
                 }
             }
 
@@ -77,7 +86,7 @@ internal static class Bench
     private static async Task<ScenarioResult> ProofAfterCheckpointAsync(LoadRunner runner, Args options, CancellationToken cancellationToken)
     {
         // Proofs need a checkpoint covering the events: one is signed about a second after ingest.
-        await Task.Delay(TimeSpan.FromSeconds(1.5), cancellationToken).ConfigureAwait(false);
+        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
         return await runner.ProofAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false);
     }
 }

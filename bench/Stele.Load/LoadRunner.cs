@@ -10,7 +10,7 @@ namespace Stele.Load;
 /// Drives a running Stele server over HTTP with concurrent clients. Every scenario runs for a
 /// fixed time (or count) and stops by itself; only the given URL (loopback in practice) is used.
 /// </summary>
-internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter progress)
+internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter progress, TimeSpan probeInterval)
 {
     private readonly ConcurrentBag<string> _eventIds = [];
 
@@ -32,12 +32,16 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
             + "\",\"metadata\":{\"request_id\":\"req-" + client + "-" + n + "\",\"bytes\":" + (n % 100000) + ",\"path\":\"/api/documents/" + n + "\"}}";
     }
 
-    public async Task<ScenarioResult> SingleIngestAsync(int clients, TimeSpan duration, CancellationToken cancellationToken)
+    /// <summary>Single-event ingest, with a visibility probe running beside it.</summary>
+    public async Task<IReadOnlyList<ScenarioResult>> SingleIngestAsync(int clients, TimeSpan duration, CancellationToken cancellationToken)
     {
         var recorder = new LatencyRecorder();
         long events = 0;
         var stopwatch = Stopwatch.StartNew();
         using var http = NewClient();
+        using var probeHttp = NewClient();
+        var probe = new VisibilityProbe(probeHttp, probeInterval);
+        var probing = probe.RunAsync(() => stopwatch.Elapsed < duration, cancellationToken);
         var tasks = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
             for (long n = 0; stopwatch.Elapsed < duration && !cancellationToken.IsCancellationRequested; n++)
@@ -62,10 +66,41 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
             }
         }, cancellationToken)).ToList();
         await ReportWhileAsync(tasks, () => $"single ingest: {Interlocked.Read(ref events):N0} events", cancellationToken).ConfigureAwait(false);
-        return Result("single-event ingest", clients, recorder, events, stopwatch.Elapsed);
+        var elapsed = stopwatch.Elapsed;
+        await probing.ConfigureAwait(false);
+        return [Result("single-event ingest", clients, recorder, events, elapsed), .. ProbeResults(probe, "single-event ingest")];
     }
 
-    public async Task<ScenarioResult> BatchIngestAsync(int clients, int batchSize, TimeSpan duration, CancellationToken cancellationToken)
+    private static IEnumerable<ScenarioResult> ProbeResults(VisibilityProbe probe, string during)
+    {
+        yield return Result($"visible in GET /events, during {during}", 1, probe.Query, 0, TimeSpan.FromSeconds(1));
+        yield return Result($"checkpoint covers it, during {during}", 1, probe.Checkpoint, 0, TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>Batch ingest for a time, with a visibility probe running beside it.</summary>
+    public async Task<IReadOnlyList<ScenarioResult>> BatchIngestAsync(int clients, int batchSize, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        using var probeHttp = NewClient();
+        var probe = new VisibilityProbe(probeHttp, probeInterval);
+        var probing = probe.RunAsync(() => stopwatch.Elapsed < duration, cancellationToken);
+        var result = await BatchesAsync($"batch ingest ({batchSize}/batch)", clients, batchSize, () => stopwatch.Elapsed < duration, cancellationToken).ConfigureAwait(false);
+        await probing.ConfigureAwait(false);
+        return [result, .. ProbeResults(probe, "batch ingest")];
+    }
+
+    /// <summary>Batch-ingests until the ledger holds <paramref name="size"/> events (the server's peak RSS is read after it).</summary>
+    public async Task<ScenarioResult> FillAsync(int clients, int batchSize, long size, CancellationToken cancellationToken)
+    {
+        using var http = NewClient();
+        var ledger = JsonDocument.Parse(await http.GetStringAsync(new Uri("api/v1/ledgers/default", UriKind.Relative), cancellationToken).ConfigureAwait(false)).RootElement;
+        // At least one batch, so the scenario always measures something.
+        var missing = Math.Max(size - ledger.GetProperty("size").GetInt64(), batchSize);
+        long issued = 0;
+        return await BatchesAsync($"fill to {size:N0} events ({batchSize}/batch)", clients, batchSize, () => Interlocked.Add(ref issued, batchSize) <= missing, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ScenarioResult> BatchesAsync(string name, int clients, int batchSize, Func<bool> more, CancellationToken cancellationToken)
     {
         var recorder = new LatencyRecorder();
         long events = 0;
@@ -73,7 +108,8 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
         using var http = NewClient();
         var tasks = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
-            for (long b = 0; stopwatch.Elapsed < duration && !cancellationToken.IsCancellationRequested; b++)
+            var random = new Random(c);
+            for (long b = 0; more() && !cancellationToken.IsCancellationRequested; b++)
             {
                 var body = new StringBuilder("{\"events\":[");
                 for (var i = 0; i < batchSize; i++)
@@ -89,6 +125,12 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
                 {
                     recorder.Record(start);
                     Interlocked.Add(ref events, batchSize);
+                    if (b % 10 == 0)
+                    {
+                        // Proof targets from across the whole ledger, not only the newest events.
+                        var data = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)).RootElement.GetProperty("data");
+                        _eventIds.Add(data[random.Next(data.GetArrayLength())].GetProperty("event").GetProperty("id").GetString()!);
+                    }
                 }
                 else
                 {
@@ -96,20 +138,24 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
                 }
             }
         }, cancellationToken)).ToList();
-        await ReportWhileAsync(tasks, () => $"batch ingest: {Interlocked.Read(ref events):N0} events", cancellationToken).ConfigureAwait(false);
-        return Result($"batch ingest ({batchSize}/batch)", clients, recorder, events, stopwatch.Elapsed);
+        await ReportWhileAsync(tasks, () => $"{name}: {Interlocked.Read(ref events):N0} events", cancellationToken).ConfigureAwait(false);
+        return Result(name, clients, recorder, events, stopwatch.Elapsed);
     }
 
-    public Task<ScenarioResult> QueryAsync(int clients, TimeSpan duration, CancellationToken cancellationToken)
+    /// <summary>The first page of four filtered queries (actor, action pattern, action suffix with tenant, tenant with time range), overall and per kind.</summary>
+    public async Task<IReadOnlyList<ScenarioResult>> QueryAsync(int clients, TimeSpan duration, CancellationToken cancellationToken)
     {
-        string[] queries =
+        (string Kind, string Path)[] queries =
         [
-            "api/v1/events?actor_id=user_42&limit=50",
-            "api/v1/events?action=document.*&limit=50",
-            "api/v1/events?action=*.deleted&tenant_id=tenant_7&limit=50",
-            "api/v1/events?tenant_id=tenant_3&from=2000-01-01T00:00:00Z&limit=50",
+            ("actor", "api/v1/events?actor_id=user_42&limit=50"),
+            ("action pattern", "api/v1/events?action=document.*&limit=50"),
+            ("action suffix + tenant", "api/v1/events?action=*.deleted&tenant_id=tenant_7&limit=50"),
+            ("tenant + time range", "api/v1/events?tenant_id=tenant_3&from=2000-01-01T00:00:00Z&limit=50"),
         ];
-        return GetLoopAsync("filtered query, first page", clients, duration, (c, n) => queries[(c + n) % queries.Length], cancellationToken);
+        var kinds = queries.Select(_ => new LatencyRecorder()).ToArray();
+        var overall = await GetLoopAsync("filtered query, first page", clients, duration, (c, n) => queries[(c + n) % queries.Length].Path, cancellationToken,
+            (c, n, start) => kinds[(c + n) % queries.Length].Record(start)).ConfigureAwait(false);
+        return [overall, .. queries.Select((q, i) => Result($"  query: {q.Kind}", clients, kinds[i], 0, overall.Elapsed))];
     }
 
     public Task<ScenarioResult> ProofAsync(int clients, TimeSpan duration, CancellationToken cancellationToken)
@@ -139,7 +185,8 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
         return Result("GET /verify (whole ledger)", 1, recorder, report.GetProperty("events_checked").GetInt64(), Stopwatch.GetElapsedTime(start));
     }
 
-    private async Task<ScenarioResult> GetLoopAsync(string name, int clients, TimeSpan duration, Func<int, long, string> path, CancellationToken cancellationToken)
+    private async Task<ScenarioResult> GetLoopAsync(
+        string name, int clients, TimeSpan duration, Func<int, long, string> path, CancellationToken cancellationToken, Action<int, long, long>? also = null)
     {
         var recorder = new LatencyRecorder();
         var stopwatch = Stopwatch.StartNew();
@@ -153,6 +200,7 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
                 if (response.IsSuccessStatusCode)
                 {
                     recorder.Record(start);
+                    also?.Invoke(c, n, start);
                 }
                 else
                 {

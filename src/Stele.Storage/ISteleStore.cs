@@ -26,7 +26,8 @@ public interface ISteleStore : IAlertStore, IAsyncDisposable
 
     /// <summary>
     /// Appends events (consecutive seqs starting at <paramref name="expectedSize"/>) and the tree
-    /// nodes they complete, in one transaction, serialised per ledger in the database (so several
+    /// nodes they complete, in one durable transaction that writes no query index (see
+    /// <see cref="IndexAsync"/>), serialised per ledger in the database (so several
     /// Stele nodes may share it). Returns <see cref="AppendStatus.Committed"/> only once the
     /// transaction is durable. If the ledger's size is not <paramref name="expectedSize"/> (another
     /// node appended) or an idempotency key is already stored, nothing is written and the caller
@@ -65,7 +66,27 @@ public interface ISteleStore : IAlertStore, IAsyncDisposable
 
     Task<StoredEvent?> GetEventAsync(long ledgerId, string eventId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// One page of <c>GET /events</c>, newest first (or oldest first when <see cref="EventQuery.Ascending"/>).
+    /// A query with filters is answered from the query indexes and is complete below
+    /// <see cref="EventPage.IndexedSize"/>; one without filters reads the events themselves.
+    /// </summary>
     Task<EventPage> QueryEventsAsync(long ledgerId, EventQuery query, CancellationToken cancellationToken);
+
+    /// <summary>How many events, from seq 0, the query indexes of the ledger cover (its durable index cursor).</summary>
+    Task<long> GetIndexedSizeAsync(long ledgerId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes the query index rows of <paramref name="entries"/> (consecutive seqs starting at
+    /// <paramref name="expectedIndexedSize"/>, all of them stored events) and moves the ledger's indexed
+    /// size past them, in one transaction: after a crash the indexes and the cursor agree, so indexing
+    /// resumes where it stopped and no event is ever missing from the indexes. Index writes are not on
+    /// the durable path: the transaction need not be fsync'd, since a lost one is redone from the cursor.
+    /// Returns <see cref="IndexStatus.CursorMoved"/>, writing nothing, when the indexed size is not
+    /// <paramref name="expectedIndexedSize"/> (another indexer, e.g. on another node, got there first).
+    /// </summary>
+    /// <exception cref="ArgumentException">The entries are not consecutive from the expected size, or do not describe stored events.</exception>
+    Task<IndexStatus> IndexAsync(long ledgerId, long expectedIndexedSize, IReadOnlyList<EventIndexEntry> entries, CancellationToken cancellationToken);
 
     /// <summary>Events with fromSeq ≤ seq &lt; toSeq in seq order, read in pages.</summary>
     IAsyncEnumerable<StoredEvent> ReadRangeAsync(long ledgerId, long fromSeq, long toSeq, CancellationToken cancellationToken);

@@ -13,14 +13,36 @@ public sealed record LedgerHead(long Size, byte[]? ChainHead);
 public sealed record StoredTarget(string Type, string? Id);
 
 /// <summary>
-/// One event as stored: the integrity byte strings (leaf, payload) plus the columns that the
-/// query indexes serve. The columns are copies of values inside the leaf; the leaf is the truth.
+/// One event as stored on the durable path: the integrity byte strings (leaf, payload), their
+/// hashes, and the columns that reads by seq, id and idempotency key need. Everything a query
+/// filters on lives in the leaf and payload, and is indexed behind the write path from an
+/// <see cref="EventIndexEntry"/>.
 /// </summary>
 public sealed record StoredEvent
 {
     public required long Seq { get; init; }
     public required string Id { get; init; }
     public required long ReceivedAtMicros { get; init; }
+    public string? IdempotencyKey { get; init; }
+    public required byte[] Leaf { get; init; }
+    public required byte[] LeafHash { get; init; }
+    public required byte[] ChainHash { get; init; }
+
+    /// <summary>The payload bytes, or null once erased or expired.</summary>
+    public byte[]? Payload { get; init; }
+}
+
+/// <summary>
+/// What the query indexes hold for one stored event: copies of values inside its leaf and payload
+/// (the leaf is the truth), written by <see cref="ISteleStore.IndexAsync"/> after the event is durable.
+/// </summary>
+public sealed record EventIndexEntry
+{
+    public required long Seq { get; init; }
+
+    /// <summary>The event's id, so the store can check the entry describes the event stored at <see cref="Seq"/>.</summary>
+    public required string Id { get; init; }
+
     public required long OccurredAtMicros { get; init; }
     public required string ActorId { get; init; }
     public required string Action { get; init; }
@@ -30,18 +52,20 @@ public sealed record StoredEvent
     public string? SessionId { get; init; }
     public string? IpCountry { get; init; }
     public required string Outcome { get; init; }
-    public string? IdempotencyKey { get; init; }
-    public required byte[] Leaf { get; init; }
-    public required byte[] LeafHash { get; init; }
-    public required byte[] ChainHash { get; init; }
-
-    /// <summary>The payload bytes, or null once erased or expired.</summary>
-    public byte[]? Payload { get; init; }
-
     public IReadOnlyList<StoredTarget> Targets { get; init; } = [];
 
-    /// <summary>Free text for case-insensitive search (names, action, metadata text). Not returned by reads.</summary>
+    /// <summary>Free text for case-insensitive search (names, action, metadata text).</summary>
     public string? SearchText { get; init; }
+}
+
+/// <summary>The result of <see cref="ISteleStore.IndexAsync"/>.</summary>
+public enum IndexStatus
+{
+    /// <summary>The entries are indexed and the ledger's indexed size moved past them.</summary>
+    Indexed = 0,
+
+    /// <summary>The indexed size was not the expected one (another indexer got there first). Nothing was written.</summary>
+    CursorMoved = 1,
 }
 
 /// <summary>A completed perfect-subtree hash at a tile boundary level (8, 16, 24, …).</summary>
@@ -81,10 +105,21 @@ public sealed record EventQuery
     public bool Ascending { get; init; }
 
     public int Limit { get; init; } = 50;
+
+    /// <summary>True when any filter is set: the query is then answered from the query indexes, which may lag the ledger.</summary>
+    public bool HasFilters =>
+        Action is not null || ActorId is not null || Resource is not null || ResourceId is not null || TargetType is not null
+        || TargetId is not null || TenantId is not null || SessionId is not null || IpCountry is not null || Outcome is not null
+        || FromMicros is not null || ToMicros is not null || !string.IsNullOrEmpty(Search);
 }
 
-/// <summary>A page of events and whether more follow.</summary>
-public sealed record EventPage(IReadOnlyList<StoredEvent> Events, bool HasMore);
+/// <summary>
+/// A page of events and whether more follow. <paramref name="IndexedSize"/> says how fresh it is: every
+/// matching event with a seq below it is in the result (or on a later page); events at or beyond it
+/// may not be indexed yet. A query without filters reads the events themselves and is fresh up to
+/// the ledger's size when it ran.
+/// </summary>
+public sealed record EventPage(IReadOnlyList<StoredEvent> Events, bool HasMore, long IndexedSize);
 
 /// <summary>An API key row. The secret is never stored: only its SHA-256.</summary>
 public sealed record ApiKeyRecord

@@ -9,10 +9,18 @@ public sealed partial class LoadGeneratorSmokeTests
     [Fact]
     public async Task Every_scenario_runs_against_a_spawned_server_without_failures()
     {
-        var options = Args.Parse(["--smoke", "--stele", Path.Combine(AppContext.BaseDirectory, "stele.dll")]);
+        var options = Args.Parse(["--smoke", "--stele", Path.Combine(AppContext.BaseDirectory, "stele.dll"), "--scenarios", "ceiling,batch,single,fill,query,proof,verify"]);
         var lines = await Bench.RunAsync(options, TextWriter.Null, CancellationToken.None);
 
-        foreach (var name in new[] { "raw SQLite", "batch ingest", "single-event ingest", "filtered query", "inclusion proof", "GET /verify" })
+        string[] scenarios =
+        [
+            "raw SQLite, same rows and indexes in-line", "raw SQLite, durable rows only", "batch ingest", "single-event ingest", "fill to 5,000 events",
+            "visible in GET /events, during batch ingest", "checkpoint covers it, during batch ingest",
+            "visible in GET /events, during single-event ingest", "checkpoint covers it, during single-event ingest",
+            "filtered query", "  query: actor", "  query: action pattern", "  query: action suffix + tenant", "  query: tenant + time range",
+            "inclusion proof", "GET /verify",
+        ];
+        foreach (var name in scenarios)
         {
             var line = Assert.Single(lines, l => l.StartsWith(name, StringComparison.Ordinal));
             var ops = long.Parse(Ops().Match(line).Groups[1].Value.Replace(",", string.Empty, StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
@@ -21,6 +29,7 @@ public sealed partial class LoadGeneratorSmokeTests
         }
 
         Assert.Contains(lines, l => l.StartsWith("server peak RSS: ", StringComparison.Ordinal) && !l.Contains("NaN", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("server peak RSS after fill: ", StringComparison.Ordinal));
     }
 
     [GeneratedRegex(@"ops\s+([\d,]+)")]

@@ -331,6 +331,7 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Equal(more, read.GetProperty("metadata").GetProperty(hostile).GetString());
         Assert.Equal(hostile, read.GetProperty("targets")[0].GetProperty("id").GetString());
 
+        await _server.WaitForIndexesAsync();
         var byActor = Api.Data(await Api.GetJsonAsync(_server.Admin, $"{Events}?actor_id={Uri.EscapeDataString(hostile)}"));
         Assert.Equal(id, Assert.Single(byActor).GetProperty("id").GetString());
         var byTenant = Api.Data(await Api.GetJsonAsync(_server.Admin, $"{Events}?tenant_id={Uri.EscapeDataString("t'1")}"));
@@ -446,6 +447,12 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
     {
         await Api.AssertProblemAsync(_server.Admin.GetAsync("api/v1/nothing-here"), HttpStatusCode.NotFound, "not_found");
         await Api.AssertProblemAsync(_server.Admin.DeleteAsync(Events), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+    }
+
+    private async Task<int> CountAsync(string actor, string action, string tenant)
+    {
+        await _server.WaitForIndexesAsync();
+        return Api.Data(await Api.GetJsonAsync(_server.Admin, $"{Events}?actor_id={actor}&action={action}&tenant_id={tenant}")).Count;
     }
 
     /// <summary>Sends the request, asserts the problem, and asserts that the default ledger did not grow.</summary>

@@ -39,6 +39,7 @@ public sealed class EventFilterTests(EventFilterTests.Fixture fixture) : IClassF
             using var response = await Server.Admin.PostAsJsonAsync(Path + "/batch", new { events });
             var result = await Api.JsonAsync(response);
             Assert.Equal(10, result.GetProperty("summary").GetProperty("created").GetInt32());
+            await Server.WaitForIndexesAsync("filters");
         }
 
         public async Task DisposeAsync() => await Server.DisposeAsync();

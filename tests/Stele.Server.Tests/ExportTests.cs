@@ -54,6 +54,7 @@ public sealed class ExportTests : IAsyncLifetime
 
     private async Task<List<JsonNode>> ListAllAsync(string query)
     {
+        await _server.WaitForIndexesAsync();
         var result = new List<JsonNode>();
         string? cursor = null;
         do
@@ -200,6 +201,7 @@ public sealed class ExportTests : IAsyncLifetime
         await ExportClient.WaitAsync(_server.Admin, "api/v1/", id);
         _ = await _server.Admin.GetByteArrayAsync($"api/v1/exports/{id}/download");
 
+        await _server.WaitForIndexesAsync("_system");
         var system = JsonNode.Parse(await _server.Admin.GetStringAsync($"api/v1/ledgers/_system/events?resource_id={id}"))!["data"]!.AsArray();
         var actions = system.Select(e => e!["action"]!.GetValue<string>()).ToList();
         Assert.Equal(["export.downloaded", "export.created"], actions);

@@ -28,6 +28,7 @@ public sealed class IdempotencyTests(ServerFixture fixture) : IClassFixture<Serv
         Assert.Equal("u", repeat.GetProperty("actor_id").GetString());
         Assert.Equal(original.GetProperty("leaf_hash").GetString(), repeat.GetProperty("leaf_hash").GetString());
         Assert.Equal(size, await Api.LedgerSizeAsync(_server));
+        await _server.WaitForIndexesAsync();
         Assert.Single(Api.Data(await Api.GetJsonAsync(_server.Admin, "api/v1/events?action=order.*")));
     }
 

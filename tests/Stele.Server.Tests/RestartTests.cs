@@ -75,6 +75,7 @@ public sealed class RestartTests : IAsyncLifetime
         }
 
         // The bootstrap key is not re-issued: no new api_key.created by 'stele' in _system.
+        await _server.WaitForIndexesAsync("_system");
         var created = Api.Data(await Api.GetJsonAsync(_server.Admin, "api/v1/ledgers/_system/events?action=api_key.created&actor_id=stele"));
         Assert.Single(created);
 

@@ -77,6 +77,8 @@ public sealed class RouteTests(ServerFixture fixture) : IClassFixture<ServerFixt
             await Api.IngestAsync(_server.Admin, "api/v1/events", new { actor_id = "s", action = "step.taken", session_id = "sess-b" });
         }
 
+        await _server.WaitForIndexesAsync();
+
         var steps = new List<int>();
         var seqs = new List<long>();
         string? cursor = null;
@@ -320,6 +322,7 @@ public sealed class RouteTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal("default", viaAccount.GetProperty("ledger").GetString());
         var viaAccountPrefixed = await Api.IngestAsync(accountKey, "api/v1/ledgers/forms/events", new { actor_id = "ak", action = "form.prefixed" });
         Assert.Equal("forms", viaAccountPrefixed.GetProperty("ledger").GetString());
+        await _server.WaitForIndexesAsync("forms", "default");
 
         Assert.Equal(3, Api.Data(await Api.GetJsonAsync(ledgerKey, "api/v1/events?action=form.*")).Count);
         Assert.Equal(3, Api.Data(await Api.GetJsonAsync(accountKey, "api/v1/ledgers/forms/events?action=form.*")).Count);

@@ -75,7 +75,6 @@ public sealed class TamperDetectionTests : IAsyncLifetime
         Tamper(db =>
         {
             Execute(db, "DELETE FROM payloads WHERE ledger_id = 2 AND seq = 7");
-            Execute(db, "DELETE FROM event_targets WHERE ledger_id = 2 AND seq = 7");
             Execute(db, "DELETE FROM events WHERE ledger_id = 2 AND seq = 7");
         });
 
@@ -96,10 +95,8 @@ public sealed class TamperDetectionTests : IAsyncLifetime
 
             Execute(db,
                 """
-                INSERT INTO events (ledger_id, seq, id, received_at, occurred_at, actor_id, action, action_rev, resource, resource_id,
-                    tenant_id, session_id, ip_country, outcome, idempotency_key, leaf, leaf_hash, chain_hash)
-                SELECT ledger_id, 11, 'evt_forged', received_at, occurred_at, actor_id, action, action_rev, resource, resource_id,
-                    tenant_id, session_id, ip_country, outcome, NULL, leaf, leaf_hash, chain_hash FROM events WHERE ledger_id = 2 AND seq = 3
+                INSERT INTO events (ledger_id, seq, id, received_at, idempotency_key, leaf, leaf_hash, chain_hash)
+                SELECT ledger_id, 11, 'evt_forged', received_at, NULL, leaf, leaf_hash, chain_hash FROM events WHERE ledger_id = 2 AND seq = 3
                 """);
             Execute(db, "INSERT INTO payloads (ledger_id, seq, payload) SELECT ledger_id, 11, payload FROM payloads WHERE ledger_id = 2 AND seq = 3");
         });
@@ -133,7 +130,7 @@ public sealed class TamperDetectionTests : IAsyncLifetime
     {
         using var db = new SqliteConnection($"Data Source={_server.DatabasePath};Pooling=False");
         db.Open();
-        foreach (var table in new[] { "events", "payloads", "event_targets", "tree_nodes", "checkpoints" })
+        foreach (var table in new[] { "events", "payloads", "tree_nodes", "checkpoints" })
         {
             Execute(db, $"DROP TRIGGER IF EXISTS {table}_no_update");
             Execute(db, $"DROP TRIGGER IF EXISTS {table}_no_delete");

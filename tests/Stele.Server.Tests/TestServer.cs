@@ -106,6 +106,35 @@ public sealed class TestServer : IAsyncDisposable
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync().ConfigureAwait(false));
     }
 
+    /// <summary>
+    /// Waits until the query indexes of the ledgers cover every event they hold (GET /events with
+    /// filters is answered from them, and they are maintained behind ingestion).
+    /// </summary>
+    public async Task WaitForIndexesAsync(params string[] ledgers)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        foreach (var ledger in ledgers.Length == 0 ? ["default"] : ledgers)
+        {
+            while (true)
+            {
+                var json = await Api.GetJsonAsync(Admin, $"api/v1/ledgers/{ledger}").ConfigureAwait(false);
+                var size = json.GetProperty("size").GetInt64();
+                var indexed = json.GetProperty("indexed_through_seq");
+                if (size == 0 || (indexed.ValueKind == JsonValueKind.Number && indexed.GetInt64() == size - 1))
+                {
+                    break;
+                }
+
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"The indexes of ledger {ledger} did not reach its {size} events within 30 s.");
+                }
+
+                await Task.Delay(20).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>Waits until the ledger has a signed checkpoint of at least <paramref name="size"/>.</summary>
     public async Task<JsonElement> WaitForCheckpointAsync(HttpClient client, string ledgerPrefix, long size)
     {

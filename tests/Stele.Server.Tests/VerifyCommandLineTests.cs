@@ -83,7 +83,7 @@ public sealed class VerifyCommandLineTests : IAsyncLifetime
         using (var db = new SqliteConnection($"Data Source={_server.DatabasePath};Pooling=False"))
         {
             db.Open();
-            foreach (var table in new[] { "events", "payloads", "event_targets" })
+            foreach (var table in new[] { "events", "payloads" })
             {
                 Execute(db, $"DROP TRIGGER IF EXISTS {table}_no_update");
                 Execute(db, $"DROP TRIGGER IF EXISTS {table}_no_delete");
@@ -98,7 +98,7 @@ public sealed class VerifyCommandLineTests : IAsyncLifetime
                 Assert.Equal(1, update.ExecuteNonQuery());
             }
 
-            foreach (var table in new[] { "payloads", "event_targets", "events" })
+            foreach (var table in new[] { "payloads", "events" })
             {
                 Execute(db, $"DELETE FROM {table} WHERE ledger_id = {Default} AND seq = 700");
             }

@@ -11,13 +11,17 @@ public sealed class SqliteSchemaMigrationTests : SchemaMigrationTests, IDisposab
 
     protected override int CurrentVersion => SqliteSchema.CurrentVersion;
 
-    protected override async Task<ISteleStore> CreateVersionOneDatabaseAsync(Func<ISteleStore, Task> fill)
+    /// <summary>Version 5 moved the query indexes to the index file, which starts empty and is rebuilt from the leaves.</summary>
+    protected override bool KeepsVersionOneIndexRows => false;
+
+    protected override async Task<ISteleStore> CreateVersionOneDatabaseAsync(Func<ISteleStore, Task<long>> fill, IReadOnlyList<VersionOneEvent> events)
     {
         var source = Path.Combine(_directory, "current.db");
+        long ledgerId;
         await using (var current = new SqliteSteleStore(source))
         {
             await current.InitializeAsync(CancellationToken.None);
-            await fill(current);
+            ledgerId = await fill(current);
         }
 
         var path = Path.Combine(_directory, "v1.db");
@@ -29,12 +33,10 @@ public sealed class SqliteSchemaMigrationTests : SchemaMigrationTests, IDisposab
         foreach (var table in Tables(db))
         {
             var columns = string.Join(", ", Columns(db, table));
-            // events keeps its rowid: the full-text index refers to events by rowid.
-            var rowid = table == "events" ? "rowid, " : string.Empty;
-            Execute(db, $"INSERT INTO main.{table} ({rowid}{columns}) SELECT {rowid}{columns} FROM current.{table};", transaction);
+            Execute(db, $"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM current.{table};", transaction);
         }
 
-        Execute(db, "INSERT INTO main.event_search (rowid, text) SELECT rowid, text FROM current.event_search;", transaction);
+        InsertVersionOneEvents(db, transaction, ledgerId, events);
         transaction.Commit();
         Execute(db, "DETACH DATABASE current;");
         return new SqliteSteleStore(path);
@@ -55,12 +57,87 @@ public sealed class SqliteSchemaMigrationTests : SchemaMigrationTests, IDisposab
         return again;
     }
 
-    /// <summary>The ordinary tables migration 1 created (the full-text table and its shadow tables are copied separately); ledgers first, for the foreign keys.</summary>
+    /// <summary>
+    /// The events as version 1 wrote them: the row with its query columns, a row per target, and the
+    /// search text in the full-text table under the event's rowid.
+    /// </summary>
+    private static void InsertVersionOneEvents(SqliteConnection db, SqliteTransaction transaction, long ledgerId, IReadOnlyList<VersionOneEvent> events)
+    {
+        using var insertEvent = db.CreateCommand();
+        insertEvent.Transaction = transaction;
+        insertEvent.CommandText =
+            """
+            INSERT INTO events (ledger_id, seq, id, received_at, occurred_at, actor_id, action, action_rev, resource, resource_id,
+                tenant_id, session_id, ip_country, outcome, idempotency_key, leaf, leaf_hash, chain_hash)
+            VALUES ($ledger, $seq, $id, $received_at, $occurred_at, $actor_id, $action, $action_rev, $resource, $resource_id,
+                $tenant_id, $session_id, $ip_country, $outcome, $idempotency_key, $leaf, $leaf_hash, $chain_hash)
+            RETURNING rowid;
+            """;
+        using var insertTarget = db.CreateCommand();
+        insertTarget.Transaction = transaction;
+        insertTarget.CommandText = "INSERT INTO event_targets (ledger_id, seq, position, type, target_id) VALUES ($ledger, $seq, $position, $type, $target_id);";
+        using var insertSearch = db.CreateCommand();
+        insertSearch.Transaction = transaction;
+        insertSearch.CommandText = "INSERT INTO event_search (rowid, text) VALUES ($rowid, $text);";
+        foreach (var (stored, index) in events)
+        {
+            insertEvent.Parameters.Clear();
+            insertEvent.Parameters.AddWithValue("$ledger", ledgerId);
+            insertEvent.Parameters.AddWithValue("$seq", stored.Seq);
+            insertEvent.Parameters.AddWithValue("$id", stored.Id);
+            insertEvent.Parameters.AddWithValue("$received_at", stored.ReceivedAtMicros);
+            insertEvent.Parameters.AddWithValue("$occurred_at", index.OccurredAtMicros);
+            insertEvent.Parameters.AddWithValue("$actor_id", index.ActorId);
+            insertEvent.Parameters.AddWithValue("$action", index.Action);
+            insertEvent.Parameters.AddWithValue("$action_rev", ReversedAction(index));
+            insertEvent.Parameters.AddWithValue("$resource", (object?)index.Resource ?? DBNull.Value);
+            insertEvent.Parameters.AddWithValue("$resource_id", (object?)index.ResourceId ?? DBNull.Value);
+            insertEvent.Parameters.AddWithValue("$tenant_id", (object?)index.TenantId ?? DBNull.Value);
+            insertEvent.Parameters.AddWithValue("$session_id", (object?)index.SessionId ?? DBNull.Value);
+            insertEvent.Parameters.AddWithValue("$ip_country", (object?)index.IpCountry ?? DBNull.Value);
+            insertEvent.Parameters.AddWithValue("$outcome", index.Outcome);
+            insertEvent.Parameters.AddWithValue("$idempotency_key", (object?)stored.IdempotencyKey ?? DBNull.Value);
+            insertEvent.Parameters.AddWithValue("$leaf", stored.Leaf);
+            insertEvent.Parameters.AddWithValue("$leaf_hash", stored.LeafHash);
+            insertEvent.Parameters.AddWithValue("$chain_hash", stored.ChainHash);
+            var rowid = Convert.ToInt64(insertEvent.ExecuteScalar(), CultureInfo.InvariantCulture);
+
+            for (var position = 0; position < index.Targets.Count; position++)
+            {
+                insertTarget.Parameters.Clear();
+                insertTarget.Parameters.AddWithValue("$ledger", ledgerId);
+                insertTarget.Parameters.AddWithValue("$seq", stored.Seq);
+                insertTarget.Parameters.AddWithValue("$position", position);
+                insertTarget.Parameters.AddWithValue("$type", index.Targets[position].Type);
+                insertTarget.Parameters.AddWithValue("$target_id", (object?)index.Targets[position].Id ?? DBNull.Value);
+                insertTarget.ExecuteNonQuery();
+            }
+
+            if (index.SearchText is not null)
+            {
+                insertSearch.Parameters.Clear();
+                insertSearch.Parameters.AddWithValue("$rowid", rowid);
+                insertSearch.Parameters.AddWithValue("$text", index.SearchText);
+                insertSearch.ExecuteNonQuery();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The ordinary tables migration 1 created whose rows a current store writes the same way; the
+    /// event tables (events, targets, the full-text table and its shadow tables) are written directly.
+    /// Ledgers first, for the foreign keys.
+    /// </summary>
     private static List<string> Tables(SqliteConnection db)
     {
         using var command = db.CreateCommand();
         command.CommandText =
-            "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'event_search%' AND name <> 'stele_schema' ORDER BY name <> 'ledgers', name;";
+            """
+            SELECT name FROM main.sqlite_master
+            WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'event_search%'
+                AND name NOT IN ('stele_schema', 'events', 'event_targets')
+            ORDER BY name <> 'ledgers', name;
+            """;
         using var reader = command.ExecuteReader();
         var tables = new List<string>();
         while (reader.Read())

@@ -17,11 +17,26 @@ internal sealed class CanonicalJsonWriter
     /// <summary>How deep metadata may nest inside its own object (the object itself is depth 1).</summary>
     public const int MaxMetadataDepth = 64;
 
+    /// <summary>Characters written without escaping or transcoding: U+0020–U+007E except <c>"</c> and <c>\</c>.</summary>
+    private static readonly SearchValues<char> Verbatim = SearchValues.Create(
+        string.Concat(Enumerable.Range(0x20, 0x7F - 0x20).Select(c => (char)c).Where(c => c is not ('"' or '\\'))));
+
     private readonly ArrayBufferWriter<byte> _buffer = new(512);
 
     // One flag per open container: true until its first member or element is written.
     private readonly Stack<bool> _first = new();
     private bool _afterName;
+
+    /// <summary>The bytes written so far.</summary>
+    public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
+
+    /// <summary>Starts over, keeping the buffer (a writer reused for many values).</summary>
+    public void Reset()
+    {
+        _buffer.ResetWrittenCount();
+        _first.Clear();
+        _afterName = false;
+    }
 
     public void StartObject()
     {
@@ -197,25 +212,42 @@ internal sealed class CanonicalJsonWriter
     private void WriteQuoted(string value, string what)
     {
         Append((byte)'"');
-        Span<byte> utf8 = stackalloc byte[4];
-        for (var i = 0; i < value.Length; i++)
+        var rest = value.AsSpan();
+        while (!rest.IsEmpty)
         {
-            var c = value[i];
-            if (c < 0x80)
+            // Runs of characters written as they are (printable ASCII other than the quote and the backslash) are copied in one go.
+            var run = rest.IndexOfAnyExcept(Verbatim);
+            if (run < 0)
             {
-                WriteAsciiChar(c);
+                run = rest.Length;
+            }
+
+            if (run > 0)
+            {
+                var span = _buffer.GetSpan(run);
+                System.Text.Ascii.FromUtf16(rest[..run], span, out var copied);
+                _buffer.Advance(copied);
+                rest = rest[run..];
                 continue;
             }
 
-            if (!Rune.TryGetRuneAt(value, i, out var rune))
+            var c = rest[0];
+            if (c < 0x80)
             {
-                throw new ArgumentException(
-                    $"A {what} contains a lone surrogate (U+{(int)c:X4}) at index {i}; it cannot be encoded as UTF-8.");
+                WriteAsciiChar(c);
+                rest = rest[1..];
+                continue;
             }
 
-            var written = rune.EncodeToUtf8(utf8);
-            _buffer.Write(utf8[..written]);
-            i += rune.Utf16SequenceLength - 1;
+            if (Rune.DecodeFromUtf16(rest, out var rune, out var consumed) != OperationStatus.Done)
+            {
+                throw new ArgumentException(
+                    $"A {what} contains a lone surrogate (U+{(int)c:X4}) at index {value.Length - rest.Length}; it cannot be encoded as UTF-8.");
+            }
+
+            var utf8 = _buffer.GetSpan(4);
+            _buffer.Advance(rune.EncodeToUtf8(utf8));
+            rest = rest[consumed..];
         }
 
         Append((byte)'"');

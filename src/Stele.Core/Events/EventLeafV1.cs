@@ -27,7 +27,10 @@ public static class EventLeafV1
     /// Parses leaf bytes strictly: they must be exactly the canonical v1 encoding of their content.
     /// </summary>
     /// <exception cref="EventFormatException">The bytes are not a v1 leaf; the code says why.</exception>
-    public static DecodedLeaf Parse(ReadOnlySpan<byte> leaf)
+    public static DecodedLeaf Parse(ReadOnlySpan<byte> leaf) => CanonicalLeafReader.TryRead(leaf) ?? ParseStrict(leaf);
+
+    /// <summary>The general parser: a document with every member checked, then the canonical-form check. It names what is wrong.</summary>
+    internal static DecodedLeaf ParseStrict(ReadOnlySpan<byte> leaf)
     {
         var bytes = leaf.ToArray();
         return StrictJson.Decode(bytes, "leaf", root =>
@@ -44,10 +47,53 @@ public static class EventLeafV1
         });
     }
 
+    /// <summary>The member names in the order <see cref="Write"/> writes them.</summary>
+    internal static class Names
+    {
+        public static ReadOnlySpan<byte> V => "v"u8;
+        public static ReadOnlySpan<byte> Ledger => "ledger"u8;
+        public static ReadOnlySpan<byte> Seq => "seq"u8;
+        public static ReadOnlySpan<byte> Id => "id"u8;
+        public static ReadOnlySpan<byte> ReceivedAt => "received_at"u8;
+        public static ReadOnlySpan<byte> OccurredAt => "occurred_at"u8;
+        public static ReadOnlySpan<byte> ActorId => "actor_id"u8;
+        public static ReadOnlySpan<byte> ActorType => "actor_type"u8;
+        public static ReadOnlySpan<byte> Action => "action"u8;
+        public static ReadOnlySpan<byte> ActionCategory => "action_category"u8;
+        public static ReadOnlySpan<byte> Resource => "resource"u8;
+        public static ReadOnlySpan<byte> ResourceId => "resource_id"u8;
+        public static ReadOnlySpan<byte> Targets => "targets"u8;
+        public static ReadOnlySpan<byte> Type => "type"u8;
+        public static ReadOnlySpan<byte> TenantId => "tenant_id"u8;
+        public static ReadOnlySpan<byte> SessionId => "session_id"u8;
+        public static ReadOnlySpan<byte> IpCountry => "ip_country"u8;
+        public static ReadOnlySpan<byte> Outcome => "outcome"u8;
+        public static ReadOnlySpan<byte> Version => "version"u8;
+        public static ReadOnlySpan<byte> PayloadDigest => "payload_digest"u8;
+    }
+
     /// <summary>Writes the canonical v1 leaf bytes for <paramref name="leaf"/>.</summary>
     internal static byte[] Write(DecodedLeaf leaf)
     {
         var w = new CanonicalJsonWriter();
+        WriteTo(w, leaf);
+        return w.ToArray();
+    }
+
+    [ThreadStatic]
+    private static CanonicalJsonWriter? t_writer;
+
+    /// <summary>True when <paramref name="bytes"/> are exactly the canonical v1 leaf bytes of <paramref name="leaf"/> (written into a reused buffer).</summary>
+    internal static bool IsCanonicalEncoding(DecodedLeaf leaf, ReadOnlySpan<byte> bytes)
+    {
+        var w = t_writer ??= new CanonicalJsonWriter();
+        w.Reset();
+        WriteTo(w, leaf);
+        return w.Written.SequenceEqual(bytes);
+    }
+
+    private static void WriteTo(CanonicalJsonWriter w, DecodedLeaf leaf)
+    {
         w.StartObject();
         w.Name("v");
         w.Number(FormatVersion);
@@ -90,7 +136,6 @@ public static class EventLeafV1
 
         w.Property("payload_digest", Convert.ToHexStringLower(leaf.PayloadDigest));
         w.EndObject();
-        return w.ToArray();
     }
 
     private static DecodedLeaf Read(JsonElement root)

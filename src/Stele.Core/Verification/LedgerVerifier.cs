@@ -137,10 +137,39 @@ public sealed class LedgerVerifier
         list.Add(claim);
     }
 
-    /// <summary>Checks one row. Rows must come in increasing seq order; gaps are reported.</summary>
-    public void Add(LedgerEntry entry)
+    /// <summary>
+    /// The part of checking a row that does not depend on any other row: its leaf hash, its decoded
+    /// leaf and its payload digest. Thread-safe, so rows can be prepared in parallel and then added in
+    /// seq order with <see cref="Add(LedgerEntry, PreparedEntry)"/>.
+    /// </summary>
+    public static PreparedEntry Prepare(LedgerEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        var leafBytes = entry.Leaf.Span;
+        var leafHash = MerkleHash.Leaf(leafBytes);
+        DecodedLeaf? leaf = null;
+        EventFormatException? problem = null;
+        try
+        {
+            leaf = EventLeafV1.Parse(leafBytes);
+        }
+        catch (EventFormatException ex)
+        {
+            problem = ex;
+        }
+
+        var digest = entry.Payload is { } payload ? Sha256Hash.Hash(payload.Span) : null;
+        return new PreparedEntry(leafHash, leaf, problem, digest);
+    }
+
+    /// <summary>Checks one row. Rows must come in increasing seq order; gaps are reported.</summary>
+    public void Add(LedgerEntry entry) => Add(entry, Prepare(entry));
+
+    /// <summary>Checks one row whose independent part <paramref name="prepared"/> holds (from <see cref="Prepare"/> of this entry).</summary>
+    public void Add(LedgerEntry entry, PreparedEntry prepared)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(prepared);
         ThrowIfFinished();
         if (entry.Seq < _next)
         {
@@ -161,8 +190,7 @@ public sealed class LedgerVerifier
         }
 
         var position = entry.Seq;
-        var leafBytes = entry.Leaf.Span;
-        var leafHash = MerkleHash.Leaf(leafBytes);
+        var leafHash = prepared.LeafHash;
         var trusted = true;
         if (entry.StoredLeafHash is { } storedLeafHash && !storedLeafHash.AsSpan().SequenceEqual(leafHash))
         {
@@ -175,11 +203,8 @@ public sealed class LedgerVerifier
         DecodedLeaf? leaf = null;
         if (trusted)
         {
-            try
-            {
-                leaf = EventLeafV1.Parse(leafBytes);
-            }
-            catch (EventFormatException ex)
+            leaf = prepared.Leaf;
+            if (prepared.LeafProblem is { } ex)
             {
                 Report(position, null, BreakType.LeafMismatch, null, Hex(leafHash),
                     $"The leaf at seq {position} is not a v1 leaf ({ex.Code}): {ex.Message}");
@@ -192,7 +217,7 @@ public sealed class LedgerVerifier
         }
         else if (leaf is not null)
         {
-            var digest = Sha256Hash.Hash(entry.Payload.Value.Span);
+            var digest = prepared.PayloadDigest ?? Sha256Hash.Hash(entry.Payload.Value.Span);
             if (!digest.AsSpan().SequenceEqual(leaf.PayloadDigest))
             {
                 Report(position, leaf.Id, BreakType.PayloadMismatch, Hex(leaf.PayloadDigest), Hex(digest),

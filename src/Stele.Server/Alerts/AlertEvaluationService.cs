@@ -35,7 +35,7 @@ internal sealed partial class AlertEvaluationService : BackgroundService
         _clock = clock;
         _logger = logger;
         _pollInterval = options.Value.Alerts.PollInterval;
-        sequencers.Committed += _ => Wake();
+        sequencers.Committed += (_, _) => Wake();
     }
 
     /// <summary>Raised after a step stored new alerts (the delivery service listens).</summary>

@@ -143,7 +143,8 @@ internal static partial class AdminEndpoints
         return new JsonResponse(200, w => WriteKey(w, key, null));
     }
 
-    private static async Task<IResult> RevokeKeyAsync(HttpContext context, string id, LedgerAccess access, ISteleStore store, SystemAudit audit, TimeProvider clock)
+    private static async Task<IResult> RevokeKeyAsync(
+        HttpContext context, string id, LedgerAccess access, ISteleStore store, SystemAudit audit, TimeProvider clock, ApiKeyAuthenticator authenticator)
     {
         var caller = await access.RequireAdminAsync(context).ConfigureAwait(false);
         var key = await FindVisibleKeyAsync(caller, id, store, context.RequestAborted).ConfigureAwait(false);
@@ -151,6 +152,8 @@ internal static partial class AdminEndpoints
         {
             throw ApiException.Conflict("The key is already revoked.");
         }
+
+        authenticator.Forget(key);
 
         await audit.RecordAsync(caller.Key.Id, "api_key.revoked", "api_key", key.Id, context, null, context.RequestAborted).ConfigureAwait(false);
         var revoked = await store.GetApiKeyAsync(key.Id, context.RequestAborted).ConfigureAwait(false);
@@ -205,7 +208,7 @@ internal static partial class AdminEndpoints
             ?? throw ApiException.Conflict($"A ledger named '{name}' exists already.");
         await sequencers.GetAsync(ledger).ConfigureAwait(false);
         await audit.RecordAsync(caller.Key.Id, "ledger.created", "ledger", ledger.Name, context, null, context.RequestAborted).ConfigureAwait(false);
-        return new JsonResponse(201, w => WriteLedger(w, ledger, 0, null));
+        return new JsonResponse(201, w => WriteLedger(w, ledger, 0, null, 0));
     }
 
     private static async Task<IResult> ListLedgersAsync(HttpContext context, LedgerAccess access, ISteleStore store)
@@ -215,21 +218,22 @@ internal static partial class AdminEndpoints
         var ledgers = (await store.ListLedgersAsync(context.RequestAborted).ConfigureAwait(false))
             .Where(l => Visible(caller, l.Name))
             .ToList();
-        var sizes = new List<(LedgerInfo Ledger, long Size, long? Checkpoint)>();
+        var sizes = new List<(LedgerInfo Ledger, long Size, long? Checkpoint, long Indexed)>();
         foreach (var ledger in ledgers)
         {
             var head = await store.GetHeadAsync(ledger.Id, context.RequestAborted).ConfigureAwait(false);
             var checkpoint = await store.GetLatestCheckpointAsync(ledger.Id, context.RequestAborted).ConfigureAwait(false);
-            sizes.Add((ledger, head.Size, checkpoint?.Size));
+            var indexed = await store.GetIndexedSizeAsync(ledger.Id, context.RequestAborted).ConfigureAwait(false);
+            sizes.Add((ledger, head.Size, checkpoint?.Size, indexed));
         }
 
         return new JsonResponse(200, w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("data");
-            foreach (var (ledger, size, checkpoint) in sizes)
+            foreach (var (ledger, size, checkpoint, indexed) in sizes)
             {
-                WriteLedger(w, ledger, size, checkpoint);
+                WriteLedger(w, ledger, size, checkpoint, indexed);
             }
 
             w.WriteEndArray();
@@ -252,7 +256,8 @@ internal static partial class AdminEndpoints
 
         var head = await store.GetHeadAsync(info.Id, context.RequestAborted).ConfigureAwait(false);
         var checkpoint = await store.GetLatestCheckpointAsync(info.Id, context.RequestAborted).ConfigureAwait(false);
-        return new JsonResponse(200, w => WriteLedger(w, info, head.Size, checkpoint?.Size));
+        var indexedSize = await store.GetIndexedSizeAsync(info.Id, context.RequestAborted).ConfigureAwait(false);
+        return new JsonResponse(200, w => WriteLedger(w, info, head.Size, checkpoint?.Size, indexedSize));
     }
 
     private static bool Visible(Caller caller, string ledger) =>
@@ -322,7 +327,7 @@ internal static partial class AdminEndpoints
         w.WriteEndObject();
     }
 
-    private static void WriteLedger(Utf8JsonWriter w, LedgerInfo ledger, long size, long? checkpointSize)
+    private static void WriteLedger(Utf8JsonWriter w, LedgerInfo ledger, long size, long? checkpointSize, long indexedSize)
     {
         w.WriteStartObject();
         w.WriteString("name", ledger.Name);
@@ -344,6 +349,16 @@ internal static partial class AdminEndpoints
         else
         {
             w.WriteNull("checkpoint_size");
+        }
+
+        // How far the query indexes of GET /events reach (they are maintained behind ingestion).
+        if (indexedSize > 0)
+        {
+            w.WriteNumber("indexed_through_seq", indexedSize - 1);
+        }
+        else
+        {
+            w.WriteNull("indexed_through_seq");
         }
 
         w.WriteEndObject();

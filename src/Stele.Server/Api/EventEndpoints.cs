@@ -31,7 +31,9 @@ internal static class EventEndpoints
         var (caller, ledger) = await access.ResolveAsync(context, Permission.Ingest).ConfigureAwait(false);
         // Read up to the request limit, so that an event over the event limit is a validation error
         // (400) that names the limit, as it is inside a batch; only a body over 5 MiB is a 413.
-        using var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
+        // The answer is written from the parsed event (its metadata included) after this method returns.
+        var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
+        context.Response.RegisterForDispose(body);
         var parsed = validator.Validate(body.RootElement, string.Empty, Origin(context, caller, addresses), out var problem) ?? throw problem!;
 
         // The Idempotency-Key header is the same as the body field, for clients that prefer headers.
@@ -48,13 +50,14 @@ internal static class EventEndpoints
 
         var sequencer = await sequencers.GetAsync(ledger).ConfigureAwait(false);
         var outcome = (await sequencer.AppendAsync([parsed], context.RequestAborted).ConfigureAwait(false))[0];
-        return new JsonResponse(outcome.Duplicate ? 200 : 201, w => EventJson.Write(w, ledger.Name, outcome.Event, outcome.Duplicate));
+        return new JsonResponse(outcome.Duplicate ? 200 : 201, w => EventJson.Write(w, ledger.Name, outcome));
     }
 
     private static async Task<IResult> IngestBatchAsync(HttpContext context, LedgerAccess access, SequencerRegistry sequencers, EventValidator validator, ClientAddressResolver addresses)
     {
         var (caller, ledger) = await access.ResolveAsync(context, Permission.Ingest).ConfigureAwait(false);
-        using var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
+        var body = await RequestBody.ReadJsonAsync(context.Request, IngestLimits.MaxBatchBytes).ConfigureAwait(false);
+        context.Response.RegisterForDispose(body);
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -134,7 +137,7 @@ internal static class EventEndpoints
 
                     w.WriteString("status", outcome.Duplicate ? "duplicate" : "created");
                     w.WritePropertyName("event");
-                    EventJson.Write(w, ledger.Name, outcome.Event, outcome.Duplicate);
+                    EventJson.Write(w, ledger.Name, outcome);
                 }
 
                 w.WriteEndObject();
@@ -192,6 +195,7 @@ internal static class EventEndpoints
         q.ThrowIfInvalid();
 
         var page = await store.QueryEventsAsync(ledger.Id, query, context.RequestAborted).ConfigureAwait(false);
+        EventJson.AddFreshnessHeader(context.Response, page);
         return new JsonResponse(200, w => EventJson.WritePage(w, ledger.Name, page, e => Cursor.Encode(e.Seq)));
     }
 
@@ -223,6 +227,7 @@ internal static class EventEndpoints
             Limit = (int)limit,
         };
         var page = await store.QueryEventsAsync(ledger.Id, query, context.RequestAborted).ConfigureAwait(false);
+        EventJson.AddFreshnessHeader(context.Response, page);
         return new JsonResponse(200, w => EventJson.WritePage(w, ledger.Name, page, e => Cursor.Encode(e.Seq)));
     }
 

@@ -16,14 +16,34 @@ internal static class EventJson
     {
         var leaf = EventLeafV1.Parse(stored.Leaf);
         var payload = stored.Payload is null ? null : EventPayloadV1.Parse(stored.Payload);
-        var record = leaf.ToRecord(payload);
+        Write(w, ledger, stored, leaf.ToRecord(payload), leaf.ReceivedAt, leaf.PayloadDigest, duplicate);
+    }
 
+    /// <summary>
+    /// The answer to an ingest call. A new event is written from the record its leaf and payload were
+    /// just encoded from (the same values, without decoding them again); a duplicate from its stored bytes.
+    /// </summary>
+    public static void Write(Utf8JsonWriter w, string ledger, AppendOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (outcome.Fresh is { } fresh)
+        {
+            Write(w, ledger, outcome.Event, fresh.Record, fresh.ReceivedAt, fresh.PayloadDigest, outcome.Duplicate);
+        }
+        else
+        {
+            Write(w, ledger, outcome.Event, outcome.Duplicate);
+        }
+    }
+
+    private static void Write(Utf8JsonWriter w, string ledger, StoredEvent stored, EventRecord record, DateTimeOffset receivedAt, byte[] payloadDigest, bool? duplicate)
+    {
         w.WriteStartObject();
         w.WriteString("id", stored.Id);
         w.WriteString("ledger", ledger);
         w.WriteNumber("seq", stored.Seq);
-        w.WriteString("received_at", AdminEndpoints.Time(leaf.ReceivedAt));
-        w.WriteString("occurred_at", AdminEndpoints.Time(leaf.OccurredAt));
+        w.WriteString("received_at", AdminEndpoints.Time(receivedAt));
+        w.WriteString("occurred_at", AdminEndpoints.Time(record.OccurredAt));
         w.WriteString("actor_id", record.ActorId);
         WriteOptional(w, "actor_name", record.ActorName);
         WriteOptional(w, "actor_type", record.ActorType);
@@ -79,7 +99,7 @@ internal static class EventJson
         w.WriteBoolean("payload_erased", stored.Payload is null);
         w.WriteString("leaf_hash", Convert.ToHexStringLower(stored.LeafHash));
         w.WriteString("chain_hash", Convert.ToHexStringLower(stored.ChainHash));
-        w.WriteString("payload_digest", Convert.ToHexStringLower(leaf.PayloadDigest));
+        w.WriteString("payload_digest", Convert.ToHexStringLower(payloadDigest));
         if (duplicate is { } isDuplicate)
         {
             w.WriteBoolean("duplicate", isDuplicate);
@@ -109,9 +129,32 @@ internal static class EventJson
             w.WriteNull("next_cursor");
         }
 
+        // Freshness: every matching event up to this seq is in the result; later ones may not be indexed yet.
+        if (page.IndexedSize > 0)
+        {
+            w.WriteNumber("indexed_through_seq", page.IndexedSize - 1);
+        }
+        else
+        {
+            w.WriteNull("indexed_through_seq");
+        }
+
         w.WriteEndObject();
         w.WriteEndObject();
     }
+
+    /// <summary>The freshness header of a list response (the same value as <c>pagination.indexed_through_seq</c>; absent when nothing is indexed).</summary>
+    public static void AddFreshnessHeader(Microsoft.AspNetCore.Http.HttpResponse response, EventPage page)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(page);
+        if (page.IndexedSize > 0)
+        {
+            response.Headers[IndexedThroughHeader] = (page.IndexedSize - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    public const string IndexedThroughHeader = "Stele-Indexed-Through-Seq";
 
     private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
     {

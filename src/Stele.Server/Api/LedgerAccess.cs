@@ -14,6 +14,9 @@ internal sealed class LedgerAccess(ISteleStore store, ApiKeyAuthenticator authen
     public const string DefaultLedger = "default";
     public const string SystemLedger = "_system";
 
+    // Ledgers are never renamed or removed, so one found is remembered (only found ones: the cache holds at most every ledger).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LedgerInfo> _ledgers = new(StringComparer.Ordinal);
+
     public async Task<(Caller Caller, LedgerInfo Ledger)> ResolveAsync(HttpContext context, string permission)
     {
         var caller = await AuthenticateAsync(context).ConfigureAwait(false);
@@ -44,8 +47,13 @@ internal sealed class LedgerAccess(ISteleStore store, ApiKeyAuthenticator authen
             }
         }
 
-        var ledger = await store.FindLedgerAsync(name, context.RequestAborted).ConfigureAwait(false)
-            ?? throw ApiException.NotFound($"No ledger named '{Printable(name)}'.");
+        if (!_ledgers.TryGetValue(name, out var ledger))
+        {
+            ledger = await store.FindLedgerAsync(name, context.RequestAborted).ConfigureAwait(false)
+                ?? throw ApiException.NotFound($"No ledger named '{Printable(name)}'.");
+            _ledgers[name] = ledger;
+        }
+
         limiter.CheckLedger(ledger.Name);
         return (caller, ledger);
     }

@@ -46,6 +46,11 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
             failures.Add($"MaxEventsPerCommit (STELE_MAXEVENTSPERCOMMIT) must be between 1 and 100000, got {options.MaxEventsPerCommit}.");
         }
 
+        if (options.IndexBatchSize is < 1 or > 100_000)
+        {
+            failures.Add("IndexBatchSize must be between 1 and 100000.");
+        }
+
         try
         {
             StoreFactory.Validate(options.Store);

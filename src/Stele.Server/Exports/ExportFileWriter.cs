@@ -6,6 +6,7 @@ using System.Text.Json;
 using Stele.Core.Merkle;
 using Stele.Core.Tiles;
 using Stele.Server.Api;
+using Stele.Server.Indexing;
 using Stele.Server.Integrity;
 using Stele.Storage;
 
@@ -24,7 +25,7 @@ namespace Stele.Server.Exports;
 /// <c>end</c> line with the event count and a digest of the seq list, so a removed, added or
 /// reordered line is detected.
 /// </remarks>
-internal sealed class ExportFileWriter(ISteleStore store, TimeProvider clock)
+internal sealed class ExportFileWriter(ISteleStore store, EventIndexer indexer, TimeProvider clock)
 {
     private const int PageSize = 1000;
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -35,6 +36,9 @@ internal sealed class ExportFileWriter(ISteleStore store, TimeProvider clock)
     /// <summary>How long a proof export waits for a checkpoint that covers the ledger's head.</summary>
     public static TimeSpan CheckpointWait { get; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How long a filtered export waits for the query indexes to reach its bound.</summary>
+    public static TimeSpan IndexWait { get; } = TimeSpan.FromMinutes(10);
+
     public async Task<long> WriteAsync(LedgerInfo ledger, ExportRequest request, Stream destination, ProgressCallback progress, CancellationToken cancellationToken)
     {
         var head = await store.GetHeadAsync(ledger.Id, cancellationToken).ConfigureAwait(false);
@@ -44,6 +48,23 @@ internal sealed class ExportFileWriter(ISteleStore store, TimeProvider clock)
         {
             checkpoint = await WaitForCheckpointAsync(ledger, head.Size, cancellationToken).ConfigureAwait(false);
             bound = checkpoint.Size;
+        }
+
+        if (request.Filters.Count > 0)
+        {
+            // Filters are answered from the query indexes, which run behind ingestion: wait until they
+            // cover every event below the bound, so the file holds every event acknowledged before the
+            // export was requested. (Without filters the events themselves are read.)
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            wait.CancelAfter(IndexWait);
+            try
+            {
+                await indexer.WaitForIndexedAsync(ledger, bound, wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new ExportFailedException($"The query indexes did not reach the ledger's {bound} events within {IndexWait.TotalMinutes:0} minutes.");
+            }
         }
 
         var total = request.Filters.Count == 0 ? bound : await CountAsync(ledger, request, bound, cancellationToken).ConfigureAwait(false);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stele.Server.Configuration;
+using Stele.Server.Indexing;
 using Stele.Storage;
 
 namespace Stele.Server.Exports;
@@ -18,7 +19,7 @@ namespace Stele.Server.Exports;
 /// (it stalled past it and another node took over) stops writing. Finished files are deleted once
 /// they expire. With several nodes, <see cref="SteleOptions.ExportDirectory"/> must be shared.
 /// </summary>
-internal sealed partial class ExportService(ISteleStore store, IOptions<SteleOptions> options, TimeProvider clock, ILogger<ExportService> logger) : BackgroundService
+internal sealed partial class ExportService(ISteleStore store, EventIndexer indexer, IOptions<SteleOptions> options, TimeProvider clock, ILogger<ExportService> logger) : BackgroundService
 {
     /// <summary>How long a claim lasts without renewal; renewed every third of it.</summary>
     public static TimeSpan Lease { get; } = TimeSpan.FromSeconds(60);
@@ -118,7 +119,7 @@ internal sealed partial class ExportService(ISteleStore store, IOptions<SteleOpt
             var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
             await using (file.ConfigureAwait(false))
             {
-                var writer = new ExportFileWriter(store, clock);
+                var writer = new ExportFileWriter(store, indexer, clock);
                 rows = await writer.WriteAsync(ledger, request, file, (done, total) =>
                     tracker.UpdateAsync(j => j with { RowsDone = done, RowsTotal = total }, lost.Token), lost.Token).ConfigureAwait(false);
                 await file.FlushAsync(lost.Token).ConfigureAwait(false);

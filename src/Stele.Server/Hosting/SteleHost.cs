@@ -16,6 +16,7 @@ using Stele.Server.Delivery;
 using Stele.Server.Enrichment;
 using Stele.Server.Exports;
 using Stele.Server.Governance;
+using Stele.Server.Indexing;
 using Stele.Server.Ingestion;
 using Stele.Server.Integrity;
 using Stele.Storage;
@@ -148,6 +149,8 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew, sp.GetRequiredService<GeoIpEnricher>()));
         services.AddSingleton<CheckpointService>();
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointService>());
+        services.AddSingleton<EventIndexer>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventIndexer>());
         services.AddSingleton<ExportService>();
         services.AddHostedService(sp => sp.GetRequiredService<ExportService>());
         services.AddSingleton(_ => NodeIdentity.Load(options.DataDirectory));

@@ -7,6 +7,7 @@ using Stele.Core.Events;
 using Stele.Server.Api;
 using Stele.Server.Auth;
 using Stele.Server.Enrichment;
+using Stele.Server.Indexing;
 
 namespace Stele.Server.Ingestion;
 
@@ -141,73 +142,7 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
             Outcome = outcome,
             Version = version,
         };
-        return new ParsedEvent(record, idempotencyKey, SearchText(record));
-    }
-
-    /// <summary>The text the case-insensitive search covers: names, action, ids and metadata values.</summary>
-    private static string SearchText(EventRecord e)
-    {
-        var text = new StringBuilder();
-        void Add(string? value)
-        {
-            if (!string.IsNullOrEmpty(value))
-            {
-                text.Append(value).Append('\n');
-            }
-        }
-
-        Add(e.Action);
-        Add(e.ActorId);
-        Add(e.ActorName);
-        Add(e.Resource);
-        Add(e.ResourceId);
-        Add(e.ResourceName);
-        foreach (var target in e.Targets)
-        {
-            Add(target.Id);
-            Add(target.Name);
-            if (target.Metadata is { } targetMetadata)
-            {
-                AddJsonText(targetMetadata, text);
-            }
-        }
-
-        if (e.Metadata is { } metadata)
-        {
-            AddJsonText(metadata, text);
-        }
-
-        return text.ToString();
-    }
-
-    private static void AddJsonText(JsonElement element, StringBuilder text)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    text.Append(property.Name).Append('\n');
-                    AddJsonText(property.Value, text);
-                }
-
-                break;
-            case JsonValueKind.Array:
-                foreach (var item in element.EnumerateArray())
-                {
-                    AddJsonText(item, text);
-                }
-
-                break;
-            case JsonValueKind.String:
-                text.Append(element.GetString()).Append('\n');
-                break;
-            case JsonValueKind.Number:
-                text.Append(element.GetRawText()).Append('\n');
-                break;
-            default:
-                break;
-        }
+        return new ParsedEvent(record, idempotencyKey, EventSearchText.Of(record));
     }
 
     private static string? Identifier(JsonElement body, string name, string prefix, List<FieldError> errors, bool required = false)

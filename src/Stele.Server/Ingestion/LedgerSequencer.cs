@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Stele.Core.Events;
 using Stele.Core.Merkle;
 using Stele.Core.Verification;
+using Stele.Server.Indexing;
 using Stele.Server.Integrity;
 using Stele.Storage;
 
@@ -51,8 +52,8 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     /// <summary>The latest committed state, or null before start.</summary>
     public LedgerSnapshot? Snapshot => Volatile.Read(ref _snapshot);
 
-    /// <summary>Raised after each commit, with the new size (for the checkpointer).</summary>
-    public event Action<LedgerSequencer>? Committed;
+    /// <summary>Raised after each commit that wrote events, with their query index entries (for the indexer).</summary>
+    public event Action<LedgerSequencer, IReadOnlyList<EventIndexEntry>>? Committed;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -262,13 +263,13 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         for (var s = 0; s < group.Count; s++)
         {
-            group[s].Completion.TrySetResult(prepared.Outcomes[s].Select(o => new AppendOutcome(o.Event, o.Duplicate)).ToList());
+            group[s].Completion.TrySetResult(prepared.Outcomes[s]);
         }
 
         if (prepared.Rows.Count > 0)
         {
             Log.Committed(_logger, Ledger.Name, prepared.Rows.Count, group.Count, _size);
-            Committed?.Invoke(this);
+            Committed?.Invoke(this, prepared.IndexEntries);
         }
 
         return true;
@@ -305,8 +306,9 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         var range = _range.Clone();
         var tiles = _tiles.Clone();
         var rows = new List<StoredEvent>();
+        var indexEntries = new List<EventIndexEntry>();
         var nodes = new List<StoredTreeNode>();
-        var outcomes = new List<(StoredEvent Event, bool Duplicate)[]>(group.Count);
+        var outcomes = new List<AppendOutcome[]>(group.Count);
         var now = _clock.GetUtcNow();
         // received_at never goes backwards within a ledger, even if the wall clock does.
         var receivedMicros = Math.Max(ToMicros(now), _lastReceivedMicros);
@@ -315,13 +317,13 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         foreach (var submission in group)
         {
-            var results = new (StoredEvent, bool)[submission.Events.Count];
+            var results = new AppendOutcome[submission.Events.Count];
             for (var i = 0; i < submission.Events.Count; i++)
             {
                 var parsed = submission.Events[i];
                 if (parsed.IdempotencyKey is { } key && known.TryGetValue(key, out var original))
                 {
-                    results[i] = (original, true);
+                    results[i] = new AppendOutcome(original, true);
                     continue;
                 }
 
@@ -336,25 +338,15 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
                     Seq = size,
                     Id = id,
                     ReceivedAtMicros = receivedMicros,
-                    OccurredAtMicros = ToMicros(parsed.Record.OccurredAt),
-                    ActorId = parsed.Record.ActorId,
-                    Action = parsed.Record.Action,
-                    Resource = parsed.Record.Resource,
-                    ResourceId = parsed.Record.ResourceId,
-                    TenantId = parsed.Record.TenantId,
-                    SessionId = parsed.Record.SessionId,
-                    IpCountry = parsed.Record.IpCountry,
-                    Outcome = parsed.Record.Outcome == EventOutcome.Failure ? "failure" : "success",
                     IdempotencyKey = parsed.IdempotencyKey,
                     Leaf = encoded.Leaf,
                     LeafHash = encoded.LeafHash,
                     ChainHash = chain,
                     Payload = encoded.Payload,
-                    Targets = parsed.Record.Targets.Select(t => new StoredTarget(t.Type, t.Id)).ToList(),
-                    SearchText = parsed.SearchText,
                 };
                 rows.Add(row);
-                results[i] = (row, false);
+                indexEntries.Add(EventIndexEntries.FromRecord(size, id, parsed.Record, parsed.SearchText));
+                results[i] = new AppendOutcome(row, false, new EncodedView(parsed.Record, receivedAt, encoded.PayloadDigest));
                 if (parsed.IdempotencyKey is { } newKey)
                 {
                     known[newKey] = row;
@@ -366,7 +358,7 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
             outcomes.Add(results);
         }
 
-        return new Prepared(rows, nodes, outcomes, size, chain, range, tiles, receivedMicros);
+        return new Prepared(rows, indexEntries, nodes, outcomes, size, chain, range, tiles, receivedMicros);
     }
 
     internal static long ToMicros(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
@@ -375,8 +367,9 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
     private sealed record Prepared(
         List<StoredEvent> Rows,
+        List<EventIndexEntry> IndexEntries,
         List<StoredTreeNode> Nodes,
-        List<(StoredEvent Event, bool Duplicate)[]> Outcomes,
+        List<AppendOutcome[]> Outcomes,
         long Size,
         byte[] Chain,
         CompactRange Range,

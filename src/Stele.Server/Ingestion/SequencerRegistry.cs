@@ -12,8 +12,8 @@ internal sealed class SequencerRegistry(ISteleStore store, TimeProvider clock, I
     private readonly ConcurrentDictionary<string, Lazy<Task<LedgerSequencer>>> _sequencers = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger<LedgerSequencer>();
 
-    /// <summary>Raised after any ledger commits.</summary>
-    public event Action<LedgerSequencer>? Committed;
+    /// <summary>Raised after any ledger commits events, with their query index entries.</summary>
+    public event Action<LedgerSequencer, IReadOnlyList<EventIndexEntry>>? Committed;
 
     public IEnumerable<LedgerSequencer> Open =>
         _sequencers.Values.Where(l => l.IsValueCreated && l.Value.IsCompletedSuccessfully).Select(l => l.Value.Result);
@@ -27,7 +27,7 @@ internal sealed class SequencerRegistry(ISteleStore store, TimeProvider clock, I
     private async Task<LedgerSequencer> OpenAsync(LedgerInfo ledger)
     {
         var sequencer = new LedgerSequencer(ledger, store, clock, options.Value.MaxEventsPerCommit, _logger);
-        sequencer.Committed += s => Committed?.Invoke(s);
+        sequencer.Committed += (s, entries) => Committed?.Invoke(s, entries);
         await sequencer.StartAsync(CancellationToken.None).ConfigureAwait(false);
         return sequencer;
     }

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Stele.Core.Checkpoints;
 using Stele.Core.Merkle;
 using Stele.Core.Verification;
@@ -42,15 +43,74 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
             verifier.AddCheckpoint(ToClaim(opener, $"{key.SignerKey.Name}/{ledger.Name}", stored));
         }
 
-        await foreach (var e in store.ReadRangeAsync(ledger.Id, start, end, cancellationToken).ConfigureAwait(false))
+        // Three stages at once: reading rows, the per-row work that needs no other row (hashing and
+        // decoding each leaf, on every core), and the chain and tree, which go strictly in seq order.
+        var chunks = Channel.CreateBounded<(LedgerEntry[] Entries, PreparedEntry[] Prepared)>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        var producing = Task.Run(() => ProduceAsync(ledger, start, end, chunks.Writer, cancellationToken), cancellationToken);
+        await foreach (var (entries, prepared) in chunks.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            // A null byte[] would convert to an empty (non-null) memory: map erased payloads explicitly.
-            ReadOnlyMemory<byte>? payload = e.Payload is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(e.Payload);
-            verifier.Add(new LedgerEntry(e.Seq, e.Leaf, payload, e.LeafHash, e.ChainHash));
+            for (var i = 0; i < entries.Length; i++)
+            {
+                verifier.Add(entries[i], prepared[i]);
+            }
         }
 
+        await producing.ConfigureAwait(false);
         return verifier.Finish(end);
     }
+
+    private async Task ProduceAsync(LedgerInfo ledger, long start, long end, ChannelWriter<(LedgerEntry[], PreparedEntry[])> chunks, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Reading goes on while earlier chunks are prepared; chunks are handed on in seq order.
+            var preparing = new Queue<Task<(LedgerEntry[], PreparedEntry[])>>();
+            var batch = new List<LedgerEntry>(ChunkSize);
+            await foreach (var e in store.ReadRangeAsync(ledger.Id, start, end, cancellationToken).ConfigureAwait(false))
+            {
+                // A null byte[] would convert to an empty (non-null) memory: map erased payloads explicitly.
+                ReadOnlyMemory<byte>? payload = e.Payload is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(e.Payload);
+                batch.Add(new LedgerEntry(e.Seq, e.Leaf, payload, e.LeafHash, e.ChainHash));
+                if (batch.Count == ChunkSize)
+                {
+                    var full = batch;
+                    preparing.Enqueue(Task.Run(() => Prepare(full), cancellationToken));
+                    batch = new List<LedgerEntry>(ChunkSize);
+                    if (preparing.Count > 2)
+                    {
+                        await chunks.WriteAsync(await preparing.Dequeue().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                preparing.Enqueue(Task.Run(() => Prepare(batch), cancellationToken));
+            }
+
+            while (preparing.Count > 0)
+            {
+                await chunks.WriteAsync(await preparing.Dequeue().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            }
+
+            chunks.Complete();
+        }
+        catch (Exception ex)
+        {
+            chunks.Complete(ex);
+            throw;
+        }
+    }
+
+    private static (LedgerEntry[], PreparedEntry[]) Prepare(List<LedgerEntry> batch)
+    {
+        var entries = batch.ToArray();
+        var prepared = new PreparedEntry[entries.Length];
+        Parallel.For(0, entries.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => prepared[i] = LedgerVerifier.Prepare(entries[i]));
+        return (entries, prepared);
+    }
+
+    private const int ChunkSize = 1024;
 
     internal static CheckpointClaim ToClaim(CheckpointVerifier opener, string origin, StoredCheckpoint stored)
     {

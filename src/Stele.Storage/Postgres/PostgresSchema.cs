@@ -34,7 +34,7 @@ namespace Stele.Storage.Postgres;
 /// </remarks>
 internal static class PostgresSchema
 {
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
 
     /// <summary>The only role the append-only triggers let through (with <c>stele.maintenance = 'erasure'</c>).</summary>
     public const string MaintenanceRole = "stele_maintenance";
@@ -43,22 +43,22 @@ internal static class PostgresSchema
     public const long MigrationLockKey = 0x537465_6C654D6967;
 
     /// <summary>Tables whose rows are never updated or deleted (DESIGN.md, Storage).</summary>
-    public static readonly string[] AppendOnlyTables = ["events", "payloads", "event_targets", "tree_nodes", "checkpoints"];
+    public static readonly string[] AppendOnlyTables = ["events", "payloads", "event_fields", "event_targets", "tree_nodes", "checkpoints"];
 
     /// <summary>Every table the application role may read and insert into.</summary>
     public static readonly string[] ApplicationTables =
         [
-            "ledgers", "events", "payloads", "event_targets", "event_search", "tree_nodes", "checkpoints", "api_keys", "settings", "exports",
-            "alert_destinations", "alert_rules", "alert_rule_state", "alert_cursors", "alerts", "alert_deliveries", "delivery_attempts",
+            "ledgers", "events", "payloads", "event_fields", "event_targets", "event_search", "index_state", "tree_nodes", "checkpoints", "api_keys",
+            "settings", "exports", "alert_destinations", "alert_rules", "alert_rule_state", "alert_cursors", "alerts", "alert_deliveries", "delivery_attempts",
         ];
 
     /// <summary>
-    /// The tables where the contract needs UPDATE (revoking a key, export progress, alert rules and
-    /// their state, delivery progress). Settings are set once with INSERT … ON CONFLICT DO NOTHING,
-    /// which needs no UPDATE right.
+    /// The tables where the contract needs UPDATE (revoking a key, export progress, the index cursor,
+    /// alert rules and their state, delivery progress). Settings are set once with INSERT … ON
+    /// CONFLICT DO NOTHING, which needs no UPDATE right.
     /// </summary>
     public static readonly string[] UpdatableTables =
-        ["api_keys", "exports", "alert_destinations", "alert_rules", "alert_rule_state", "alert_cursors", "alert_deliveries"];
+        ["api_keys", "exports", "index_state", "alert_destinations", "alert_rules", "alert_rule_state", "alert_cursors", "alert_deliveries"];
 
     /// <summary>The tables where the contract needs DELETE: removing a rule (and its state) or a destination. None holds events or proofs.</summary>
     public static readonly string[] DeletableTables = ["alert_destinations", "alert_rules", "alert_rule_state"];
@@ -193,7 +193,7 @@ internal static class PostgresSchema
                 USING ERRCODE = 'insufficient_privilege';
         END;
         $fn$;
-        {{AppendOnlyTriggers()}}
+        {{AppendOnlyTriggers(["events", "payloads", "event_targets", "tree_nodes", "checkpoints"])}}
         """,
 
         // Version 2: export jobs (mutable rows: state and progress change while a job runs).
@@ -316,12 +316,69 @@ internal static class PostgresSchema
             PRIMARY KEY (delivery_id, attempt)
         );
         """,
+
+        // Version 5: the durable path keeps only what integrity and reads by seq, id and idempotency key
+        // need; the query columns move to event_fields, which (with event_targets and event_search) is
+        // maintained behind the write path. index_state is the durable cursor: the first indexed_size
+        // events of a ledger are indexed, advanced in the transaction that writes their index rows.
+        // Existing events keep their index rows: their columns are copied and the cursor starts at the
+        // ledger's size. (DROP COLUMN and DROP INDEX fire no row trigger; the triggers stay in place.)
+        """
+        CREATE TABLE event_fields (
+            ledger_id bigint NOT NULL,
+            seq bigint NOT NULL,
+            occurred_at bigint NOT NULL,
+            actor_id text COLLATE "C" NOT NULL,
+            action text COLLATE "C" NOT NULL,
+            action_rev text COLLATE "C" NOT NULL,
+            resource text COLLATE "C",
+            resource_id text COLLATE "C",
+            tenant_id text COLLATE "C",
+            session_id text COLLATE "C",
+            ip_country text COLLATE "C",
+            outcome text COLLATE "C" NOT NULL,
+            PRIMARY KEY (ledger_id, seq)
+        );
+        INSERT INTO event_fields (ledger_id, seq, occurred_at, actor_id, action, action_rev, resource, resource_id, tenant_id, session_id, ip_country, outcome)
+            SELECT ledger_id, seq, occurred_at, actor_id, action, action_rev, resource, resource_id, tenant_id, session_id, ip_country, outcome
+            FROM events ORDER BY ledger_id, seq;
+
+        DROP INDEX events_by_actor, events_by_action, events_by_action_suffix, events_by_resource, events_by_resource_id,
+            events_by_tenant, events_by_session, events_by_country, events_by_outcome, events_by_occurred_at;
+        ALTER TABLE events DROP COLUMN occurred_at, DROP COLUMN actor_id, DROP COLUMN action, DROP COLUMN action_rev,
+            DROP COLUMN resource, DROP COLUMN resource_id, DROP COLUMN tenant_id, DROP COLUMN session_id,
+            DROP COLUMN ip_country, DROP COLUMN outcome;
+
+        CREATE INDEX events_by_actor ON event_fields (ledger_id, actor_id, seq);
+        CREATE INDEX events_by_action ON event_fields (ledger_id, action, seq);
+        CREATE INDEX events_by_action_suffix ON event_fields (ledger_id, action_rev, seq);
+        CREATE INDEX events_by_resource ON event_fields (ledger_id, resource, resource_id, seq);
+        CREATE INDEX events_by_resource_id ON event_fields (ledger_id, resource_id, seq);
+        CREATE INDEX events_by_tenant ON event_fields (ledger_id, tenant_id, seq);
+        CREATE INDEX events_by_session ON event_fields (ledger_id, session_id, seq);
+        CREATE INDEX events_by_country ON event_fields (ledger_id, ip_country, seq);
+        CREATE INDEX events_by_outcome ON event_fields (ledger_id, outcome, seq);
+        CREATE INDEX events_by_occurred_at ON event_fields (ledger_id, occurred_at, seq);
+
+        CREATE TABLE index_state (
+            ledger_id bigint PRIMARY KEY REFERENCES ledgers (id),
+            indexed_size bigint NOT NULL,
+            last_event_id text COLLATE "C"
+        );
+        INSERT INTO index_state (ledger_id, indexed_size, last_event_id)
+            SELECT DISTINCT ON (ledger_id) ledger_id, seq + 1, id FROM events ORDER BY ledger_id, seq DESC;
+
+        CREATE TRIGGER event_fields_append_only BEFORE UPDATE OR DELETE ON event_fields
+            FOR EACH ROW EXECUTE FUNCTION stele_reject_change();
+        CREATE TRIGGER event_fields_no_truncate BEFORE TRUNCATE ON event_fields
+            FOR EACH STATEMENT EXECUTE FUNCTION stele_reject_change();
+        """,
     ];
 
-    private static string AppendOnlyTriggers()
+    private static string AppendOnlyTriggers(string[] tables)
     {
         var sql = new System.Text.StringBuilder();
-        foreach (var table in AppendOnlyTables)
+        foreach (var table in tables)
         {
             sql.Append(System.Globalization.CultureInfo.InvariantCulture,
                 $"""

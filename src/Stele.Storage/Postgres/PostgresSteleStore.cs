@@ -21,13 +21,16 @@ public sealed partial class PostgresSteleStore : ISteleStore
 
     // The payload is a correlated subquery rather than a join: it is then always one primary-key
     // probe per returned row, where a join may be planned as a hash join over every payload.
-    private const string SelectEvents =
+    private const string SelectColumns =
         """
-        SELECT e.seq, e.id, e.received_at, e.occurred_at, e.actor_id, e.action, e.resource, e.resource_id, e.tenant_id,
-            e.session_id, e.ip_country, e.outcome, e.idempotency_key, e.leaf, e.leaf_hash, e.chain_hash,
+        SELECT e.seq, e.id, e.received_at, e.idempotency_key, e.leaf, e.leaf_hash, e.chain_hash,
             (SELECT p.payload FROM payloads p WHERE p.ledger_id = e.ledger_id AND p.seq = e.seq)
-        FROM events e
         """;
+
+    private const string SelectEvents = SelectColumns + " FROM events e";
+
+    /// <summary>Index rows are written by one indexer per ledger at a time across nodes, under this lock namespace ("SIdx").</summary>
+    private const long IndexLockNamespace = 0x53496478L << 32;
 
     private const string SelectKeys =
         "SELECT id, prefix, secret_hash, name, ledger, permissions, created_at, revoked_at, bootstrap FROM api_keys";
@@ -267,7 +270,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
         await using var command = new NpgsqlCommand(SelectEvents + " WHERE e.ledger_id = $1 AND e.idempotency_key = ANY($2) ORDER BY e.seq;", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = ledgerId });
         command.Parameters.Add(new NpgsqlParameter { Value = keys.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        return await ReadEventsAsync(connection, command, ledgerId, loadTargets: true, cancellationToken).ConfigureAwait(false);
+        return await ReadEventsAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<StoredEvent?> GetEventAsync(long ledgerId, string eventId, CancellationToken cancellationToken)
@@ -276,7 +279,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
         await using var command = new NpgsqlCommand(SelectEvents + " WHERE e.id = $1 AND e.ledger_id = $2;", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = eventId });
         command.Parameters.Add(new NpgsqlParameter { Value = ledgerId });
-        var events = await ReadEventsAsync(connection, command, ledgerId, loadTargets: true, cancellationToken).ConfigureAwait(false);
+        var events = await ReadEventsAsync(command, cancellationToken).ConfigureAwait(false);
         return events.Count == 0 ? null : events[0];
     }
 
@@ -284,15 +287,132 @@ public sealed partial class PostgresSteleStore : ISteleStore
     {
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = CreateQueryCommand(connection, ledgerId, query);
-        var events = await ReadEventsAsync(connection, command, ledgerId, loadTargets: true, cancellationToken).ConfigureAwait(false);
-        var hasMore = events.Count > query.Limit;
-        if (hasMore)
+        long indexedSize;
+        NpgsqlCommand command;
+        if (!query.HasFilters)
         {
-            events.RemoveAt(events.Count - 1);
+            // The events themselves: fresh up to the ledger's size.
+            await using (var size = new NpgsqlCommand("SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $1;", connection))
+            {
+                size.Parameters.Add(new NpgsqlParameter { Value = ledgerId });
+                indexedSize = (long)(await size.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            }
+
+            command = new NpgsqlCommand(
+                SelectEvents + " WHERE e.ledger_id = $1"
+                + (query.AfterSeq is null ? string.Empty : query.Ascending ? " AND e.seq > $3" : " AND e.seq < $3")
+                + (query.Ascending ? " ORDER BY e.seq ASC" : " ORDER BY e.seq DESC") + " LIMIT $2;",
+                connection);
+            command.Parameters.Add(new NpgsqlParameter { Value = ledgerId });
+            command.Parameters.Add(new NpgsqlParameter { Value = (long)query.Limit + 1 });
+            command.Parameters.Add(new NpgsqlParameter { Value = query.AfterSeq ?? 0L });
+        }
+        else
+        {
+            // The cursor first: every event below it was indexed before the query ran.
+            indexedSize = await IndexedSizeAsync(connection, ledgerId, cancellationToken).ConfigureAwait(false);
+            command = CreateQueryCommand(connection, ledgerId, query);
         }
 
-        return new EventPage(events, hasMore);
+        await using (command.ConfigureAwait(false))
+        {
+            var events = await ReadEventsAsync(command, cancellationToken).ConfigureAwait(false);
+            var hasMore = events.Count > query.Limit;
+            if (hasMore)
+            {
+                events.RemoveAt(events.Count - 1);
+            }
+
+            return new EventPage(events, hasMore, indexedSize);
+        }
+    }
+
+    public async Task<long> GetIndexedSizeAsync(long ledgerId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await IndexedSizeAsync(connection, ledgerId, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<long> IndexedSizeAsync(NpgsqlConnection connection, long ledgerId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT indexed_size FROM index_state WHERE ledger_id = $1;", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = ledgerId });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long size ? size : 0;
+    }
+
+    public async Task<IndexStatus> IndexAsync(long ledgerId, long expectedIndexedSize, IReadOnlyList<EventIndexEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Seq != expectedIndexedSize + i)
+            {
+                throw new ArgumentException($"Index entries must have consecutive seqs from {expectedIndexedSize}; entry {i} has seq {entries[i].Seq}.", nameof(entries));
+            }
+        }
+
+        if (entries.Count == 0)
+        {
+            return IndexStatus.Indexed;
+        }
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        // Round trip 1: no fsync wait for this transaction (a lost one is redone from the cursor, lost
+        // with it), the ledger's index lock (indexers on several nodes take turns), the cursor, and the
+        // ids stored at the first and last seq (only stored events are indexed).
+        await using (var check = new NpgsqlBatch(connection, transaction))
+        {
+            check.BatchCommands.Add(Batched(
+                "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock($1);",
+                new NpgsqlParameter { Value = IndexLockNamespace | ledgerId }));
+            check.BatchCommands.Add(Batched(
+                "SELECT COALESCE((SELECT indexed_size FROM index_state WHERE ledger_id = $1), 0);",
+                new NpgsqlParameter { Value = ledgerId }));
+            check.BatchCommands.Add(Batched(
+                "SELECT (SELECT id FROM events WHERE ledger_id = $1 AND seq = $2), (SELECT id FROM events WHERE ledger_id = $1 AND seq = $3);",
+                new NpgsqlParameter { Value = ledgerId },
+                new NpgsqlParameter { Value = entries[0].Seq },
+                new NpgsqlParameter { Value = entries[^1].Seq }));
+            await using var reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var indexed = reader.GetInt64(0);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var firstId = reader.IsDBNull(0) ? null : reader.GetString(0);
+            var lastId = reader.IsDBNull(1) ? null : reader.GetString(1);
+            if (indexed != expectedIndexedSize)
+            {
+                await reader.DisposeAsync().ConfigureAwait(false);
+                await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                return IndexStatus.CursorMoved;
+            }
+
+            if (!string.Equals(firstId, entries[0].Id, StringComparison.Ordinal) || !string.Equals(lastId, entries[^1].Id, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"The index entries for seqs {entries[0].Seq} to {entries[^1].Seq} do not describe the events stored there.", nameof(entries));
+            }
+        }
+
+        // Round trip 2 and the commit: the index rows as one array-valued INSERT per table, and the cursor.
+        await using (var insert = new NpgsqlBatch(connection, transaction))
+        {
+            AddIndexInserts(insert, ledgerId, entries);
+            insert.BatchCommands.Add(Batched(
+                """
+                INSERT INTO index_state (ledger_id, indexed_size, last_event_id) VALUES ($1, $2, $3)
+                ON CONFLICT (ledger_id) DO UPDATE SET indexed_size = excluded.indexed_size, last_event_id = excluded.last_event_id;
+                """,
+                new NpgsqlParameter { Value = ledgerId },
+                new NpgsqlParameter { Value = expectedIndexedSize + entries.Count },
+                new NpgsqlParameter { Value = entries[^1].Id }));
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        return IndexStatus.Indexed;
     }
 
     public async IAsyncEnumerable<StoredEvent> ReadRangeAsync(long ledgerId, long fromSeq, long toSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -307,7 +427,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
             command.Parameters.Add(new NpgsqlParameter { Value = next });
             command.Parameters.Add(new NpgsqlParameter { Value = toSeq });
             command.Parameters.Add(new NpgsqlParameter { Value = (long)ReadPageSize });
-            var page = await ReadEventsAsync(connection, command, ledgerId, loadTargets: false, cancellationToken).ConfigureAwait(false);
+            var page = await ReadEventsAsync(command, cancellationToken).ConfigureAwait(false);
             if (page.Count == 0)
             {
                 yield break;
@@ -675,7 +795,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
     internal static NpgsqlCommand CreateQueryCommand(NpgsqlConnection connection, long ledgerId, EventQuery query)
     {
         var command = new NpgsqlCommand { Connection = connection };
-        var sql = new StringBuilder(SelectEvents).Append(" WHERE e.ledger_id = $1");
+        var sql = new StringBuilder(SelectColumns).Append(" FROM event_fields f JOIN events e ON e.ledger_id = f.ledger_id AND e.seq = f.seq WHERE f.ledger_id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = ledgerId });
 
         string Parameter(object value)
@@ -688,7 +808,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
         {
             if (value is not null)
             {
-                sql.Append(CultureInfo.InvariantCulture, $" AND e.{column} = {Parameter(value)}");
+                sql.Append(CultureInfo.InvariantCulture, $" AND f.{column} = {Parameter(value)}");
             }
         }
 
@@ -704,22 +824,22 @@ public sealed partial class PostgresSteleStore : ISteleStore
         {
             if (!action.Contains('*', StringComparison.Ordinal))
             {
-                sql.Append(" AND e.action = ").Append(Parameter(action));
+                sql.Append(" AND f.action = ").Append(Parameter(action));
             }
             else if (action[0] == '*' && action[^1] != '*')
             {
                 // A literal tail is a literal prefix of the reversed action: served by events_by_action_suffix.
-                sql.Append(" AND e.action_rev LIKE ").Append(Parameter(ToLike(Reverse(action))));
+                sql.Append(" AND f.action_rev LIKE ").Append(Parameter(ToLike(Reverse(action))));
             }
             else
             {
-                sql.Append(" AND e.action LIKE ").Append(Parameter(ToLike(action)));
+                sql.Append(" AND f.action LIKE ").Append(Parameter(ToLike(action)));
             }
         }
 
         if (query.TargetType is not null || query.TargetId is not null)
         {
-            sql.Append(" AND e.seq IN (SELECT t.seq FROM event_targets t WHERE t.ledger_id = $1");
+            sql.Append(" AND f.seq IN (SELECT t.seq FROM event_targets t WHERE t.ledger_id = $1");
             if (query.TargetType is not null)
             {
                 sql.Append(" AND t.type = ").Append(Parameter(query.TargetType));
@@ -735,27 +855,27 @@ public sealed partial class PostgresSteleStore : ISteleStore
 
         if (query.FromMicros is { } from)
         {
-            sql.Append(" AND e.occurred_at >= ").Append(Parameter(from));
+            sql.Append(" AND f.occurred_at >= ").Append(Parameter(from));
         }
 
         if (query.ToMicros is { } to)
         {
-            sql.Append(" AND e.occurred_at < ").Append(Parameter(to));
+            sql.Append(" AND f.occurred_at < ").Append(Parameter(to));
         }
 
         if (!string.IsNullOrEmpty(query.Search))
         {
-            sql.Append(" AND e.seq IN (SELECT s.seq FROM event_search s WHERE s.ledger_id = $1 AND s.text LIKE ")
+            sql.Append(" AND f.seq IN (SELECT s.seq FROM event_search s WHERE s.ledger_id = $1 AND s.text LIKE ")
                 .Append(Parameter("%" + EscapeLike(FoldCase(query.Search)) + "%"))
                 .Append(')');
         }
 
         if (query.AfterSeq is { } after)
         {
-            sql.Append(query.Ascending ? " AND e.seq > " : " AND e.seq < ").Append(Parameter(after));
+            sql.Append(query.Ascending ? " AND f.seq > " : " AND f.seq < ").Append(Parameter(after));
         }
 
-        sql.Append(query.Ascending ? " ORDER BY e.seq ASC" : " ORDER BY e.seq DESC");
+        sql.Append(query.Ascending ? " ORDER BY f.seq ASC" : " ORDER BY f.seq DESC");
         sql.Append(" LIMIT ").Append(Parameter((long)query.Limit + 1)).Append(';');
         command.CommandText = sql.ToString();
         return command;
@@ -771,25 +891,13 @@ public sealed partial class PostgresSteleStore : ISteleStore
     {
         batch.BatchCommands.Add(Batched(
             """
-            INSERT INTO events (ledger_id, seq, id, received_at, occurred_at, actor_id, action, action_rev, resource, resource_id,
-                tenant_id, session_id, ip_country, outcome, idempotency_key, leaf, leaf_hash, chain_hash)
-            SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-                $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bytea[], $17::bytea[], $18::bytea[]);
+            INSERT INTO events (ledger_id, seq, id, received_at, idempotency_key, leaf, leaf_hash, chain_hash)
+            SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::bytea[], $8::bytea[]);
             """,
             new NpgsqlParameter { Value = ledgerId },
             new NpgsqlParameter { Value = events.Select(e => e.Seq).ToArray() },
             Texts(events.Select(e => e.Id)),
             new NpgsqlParameter { Value = events.Select(e => e.ReceivedAtMicros).ToArray() },
-            new NpgsqlParameter { Value = events.Select(e => e.OccurredAtMicros).ToArray() },
-            Texts(events.Select(e => e.ActorId)),
-            Texts(events.Select(e => e.Action)),
-            Texts(events.Select(e => Reverse(e.Action))),
-            Texts(events.Select(e => e.Resource)),
-            Texts(events.Select(e => e.ResourceId)),
-            Texts(events.Select(e => e.TenantId)),
-            Texts(events.Select(e => e.SessionId)),
-            Texts(events.Select(e => e.IpCountry)),
-            Texts(events.Select(e => e.Outcome)),
             Texts(events.Select(e => e.IdempotencyKey)),
             Bytes(events.Select(e => e.Leaf)),
             Bytes(events.Select(e => e.LeafHash)),
@@ -804,8 +912,30 @@ public sealed partial class PostgresSteleStore : ISteleStore
                 new NpgsqlParameter { Value = withPayload.Select(e => e.Seq).ToArray() },
                 Bytes(withPayload.Select(e => e.Payload!))));
         }
+    }
 
-        var targets = events.SelectMany(e => e.Targets.Select((t, i) => (e.Seq, Position: i, Target: t))).ToList();
+    private static void AddIndexInserts(NpgsqlBatch batch, long ledgerId, IReadOnlyList<EventIndexEntry> entries)
+    {
+        batch.BatchCommands.Add(Batched(
+            """
+            INSERT INTO event_fields (ledger_id, seq, occurred_at, actor_id, action, action_rev, resource, resource_id, tenant_id, session_id, ip_country, outcome)
+            SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                $10::text[], $11::text[], $12::text[]);
+            """,
+            new NpgsqlParameter { Value = ledgerId },
+            new NpgsqlParameter { Value = entries.Select(e => e.Seq).ToArray() },
+            new NpgsqlParameter { Value = entries.Select(e => e.OccurredAtMicros).ToArray() },
+            Texts(entries.Select(e => e.ActorId)),
+            Texts(entries.Select(e => e.Action)),
+            Texts(entries.Select(e => Reverse(e.Action))),
+            Texts(entries.Select(e => e.Resource)),
+            Texts(entries.Select(e => e.ResourceId)),
+            Texts(entries.Select(e => e.TenantId)),
+            Texts(entries.Select(e => e.SessionId)),
+            Texts(entries.Select(e => e.IpCountry)),
+            Texts(entries.Select(e => e.Outcome))));
+
+        var targets = entries.SelectMany(e => e.Targets.Select((t, i) => (e.Seq, Position: i, Target: t))).ToList();
         if (targets.Count > 0)
         {
             batch.BatchCommands.Add(Batched(
@@ -817,7 +947,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
                 Texts(targets.Select(t => t.Target.Id))));
         }
 
-        var searchable = events.Where(e => !string.IsNullOrEmpty(e.SearchText)).ToList();
+        var searchable = entries.Where(e => !string.IsNullOrEmpty(e.SearchText)).ToList();
         if (searchable.Count > 0)
         {
             batch.BatchCommands.Add(Batched(
@@ -880,67 +1010,23 @@ public sealed partial class PostgresSteleStore : ISteleStore
         }
     }
 
-    private static async Task<List<StoredEvent>> ReadEventsAsync(NpgsqlConnection connection, NpgsqlCommand command, long ledgerId, bool loadTargets, CancellationToken cancellationToken)
+    private static async Task<List<StoredEvent>> ReadEventsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         var result = new List<StoredEvent>();
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            result.Add(new StoredEvent
             {
-                result.Add(new StoredEvent
-                {
-                    Seq = reader.GetInt64(0),
-                    Id = reader.GetString(1),
-                    ReceivedAtMicros = reader.GetInt64(2),
-                    OccurredAtMicros = reader.GetInt64(3),
-                    ActorId = reader.GetString(4),
-                    Action = reader.GetString(5),
-                    Resource = NullableString(reader, 6),
-                    ResourceId = NullableString(reader, 7),
-                    TenantId = NullableString(reader, 8),
-                    SessionId = NullableString(reader, 9),
-                    IpCountry = NullableString(reader, 10),
-                    Outcome = reader.GetString(11),
-                    IdempotencyKey = NullableString(reader, 12),
-                    Leaf = (byte[])reader[13],
-                    LeafHash = (byte[])reader[14],
-                    ChainHash = (byte[])reader[15],
-                    Payload = reader.IsDBNull(16) ? null : (byte[])reader[16],
-                });
-            }
-        }
-
-        if (!loadTargets || result.Count == 0)
-        {
-            return result;
-        }
-
-        // Targets live in their own table; fetch them for the page in one query.
-        await using var targets = new NpgsqlCommand(
-            "SELECT seq, type, target_id FROM event_targets WHERE ledger_id = $1 AND seq = ANY($2) ORDER BY seq, position;", connection);
-        targets.Parameters.Add(new NpgsqlParameter { Value = ledgerId });
-        targets.Parameters.Add(new NpgsqlParameter { Value = result.Select(e => e.Seq).ToArray() });
-        var bySeq = new Dictionary<long, List<StoredTarget>>();
-        await using (var reader = await targets.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var seq = reader.GetInt64(0);
-                if (!bySeq.TryGetValue(seq, out var list))
-                {
-                    bySeq[seq] = list = [];
-                }
-
-                list.Add(new StoredTarget(reader.GetString(1), NullableString(reader, 2)));
-            }
-        }
-
-        for (var i = 0; i < result.Count; i++)
-        {
-            if (bySeq.TryGetValue(result[i].Seq, out var list))
-            {
-                result[i] = result[i] with { Targets = list };
-            }
+                Seq = reader.GetInt64(0),
+                Id = reader.GetString(1),
+                ReceivedAtMicros = reader.GetInt64(2),
+                IdempotencyKey = NullableString(reader, 3),
+                Leaf = (byte[])reader[4],
+                LeafHash = (byte[])reader[5],
+                ChainHash = (byte[])reader[6],
+                Payload = reader.IsDBNull(7) ? null : (byte[])reader[7],
+            });
         }
 
         return result;

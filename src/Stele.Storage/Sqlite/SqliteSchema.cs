@@ -6,10 +6,10 @@ namespace Stele.Storage.Sqlite;
 /// </summary>
 internal static class SqliteSchema
 {
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
 
     /// <summary>Tables whose rows are never updated or deleted (DESIGN.md, Storage).</summary>
-    public static readonly string[] AppendOnlyTables = ["events", "payloads", "event_targets", "tree_nodes", "checkpoints"];
+    public static readonly string[] AppendOnlyTables = ["events", "payloads", "tree_nodes", "checkpoints"];
 
     public static readonly string[] Migrations =
     [
@@ -233,13 +233,44 @@ internal static class SqliteSchema
             PRIMARY KEY (delivery_id, attempt)
         ) WITHOUT ROWID;
         """,
+
+        // Version 5: the durable path keeps only what integrity and reads by seq, id and idempotency
+        // key need. The query columns, targets and search text move to the index file
+        // (SqliteIndexSchema), which is maintained behind the write path from a durable cursor and is
+        // rebuilt there from the stored leaves and payloads (an upgraded database starts it at seq 0).
+        // Without a ROWID the events are clustered by (ledger_id, seq): appends touch the rightmost pages.
+        // DROP TABLE fires no DELETE trigger, so the append-only guards do not stand in the way.
+        """
+        CREATE TABLE events_v4 (
+            ledger_id INTEGER NOT NULL REFERENCES ledgers(id),
+            seq INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            idempotency_key TEXT,
+            leaf BLOB NOT NULL,
+            leaf_hash BLOB NOT NULL,
+            chain_hash BLOB NOT NULL,
+            PRIMARY KEY (ledger_id, seq)
+        ) WITHOUT ROWID;
+        INSERT INTO events_v4 (ledger_id, seq, id, received_at, idempotency_key, leaf, leaf_hash, chain_hash)
+            SELECT ledger_id, seq, id, received_at, idempotency_key, leaf, leaf_hash, chain_hash FROM events ORDER BY ledger_id, seq;
+        DROP TABLE events;
+        ALTER TABLE events_v4 RENAME TO events;
+        CREATE UNIQUE INDEX events_by_id ON events (id);
+        CREATE UNIQUE INDEX events_by_idempotency_key ON events (ledger_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        DROP TABLE event_targets;
+        DROP TABLE event_search;
+        """,
     ];
 
     /// <summary>Triggers that make the append-only tables reject UPDATE and DELETE for every connection.</summary>
-    public static string AppendOnlyTriggers()
+    public static string AppendOnlyTriggers() => AppendOnlyTriggers(AppendOnlyTables);
+
+    /// <summary>Triggers that make <paramref name="tables"/> reject UPDATE and DELETE for every connection.</summary>
+    public static string AppendOnlyTriggers(IEnumerable<string> tables)
     {
         var sql = new System.Text.StringBuilder();
-        foreach (var table in AppendOnlyTables)
+        foreach (var table in tables)
         {
             sql.Append(System.Globalization.CultureInfo.InvariantCulture,
                 $"""

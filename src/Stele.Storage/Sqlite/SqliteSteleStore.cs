@@ -6,9 +6,12 @@ using Microsoft.Data.Sqlite;
 namespace Stele.Storage.Sqlite;
 
 /// <summary>
-/// The embedded backend: one SQLite file in WAL mode with <c>synchronous=FULL</c>, so a commit
+/// The embedded backend: one SQLite ledger file in WAL mode with <c>synchronous=FULL</c>, so a commit
 /// returns only after the write-ahead log is fsync'd. All writes go through one connection
 /// (SQLite has one writer at a time anyway); reads use pooled connections and never block it.
+/// The query indexes live in a second file beside it (<see cref="SqliteIndexSchema"/>), written by
+/// their own connection without waiting for an fsync, so maintaining them never holds the ledger
+/// file's write lock.
 /// </summary>
 public sealed partial class SqliteSteleStore : ISteleStore
 {
@@ -16,13 +19,16 @@ public sealed partial class SqliteSteleStore : ISteleStore
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly Dictionary<string, SqliteCommand> _writerCommands = new(StringComparer.Ordinal);
     private SqliteConnection? _writer;
+    private SqliteReaderPool? _readers;
     private int _disposed;
 
     public SqliteSteleStore(string databasePath)
     {
         ArgumentException.ThrowIfNullOrEmpty(databasePath);
         DatabasePath = Path.GetFullPath(databasePath);
+        IndexPath = IndexPathOf(DatabasePath);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath,
@@ -35,7 +41,18 @@ public sealed partial class SqliteSteleStore : ISteleStore
 
     public string DatabasePath { get; }
 
+    /// <summary>The index file beside the ledger file: derived data, rebuilt when missing.</summary>
+    public string IndexPath { get; }
+
     public string Backend => "sqlite";
+
+    /// <summary><c>stele.db</c> → <c>stele-index.db</c>.</summary>
+    public static string IndexPathOf(string databasePath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(databasePath);
+        var full = Path.GetFullPath(databasePath);
+        return Path.Combine(Path.GetDirectoryName(full) ?? ".", Path.GetFileNameWithoutExtension(full) + "-index" + Path.GetExtension(full));
+    }
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -69,15 +86,33 @@ public sealed partial class SqliteSteleStore : ISteleStore
         }
 
         Execute(writer, SqliteSchema.AppendOnlyTriggers());
-        _writer = writer;
+        try
+        {
+            OpenIndexFile(writer);
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+
+        var previous = Interlocked.Exchange(ref _readers, new SqliteReaderPool(DatabasePath, IndexPath));
+        previous?.Dispose();
+        foreach (var command in _writerCommands.Values)
+        {
+            command.Dispose();
+        }
+
+        _writerCommands.Clear();
+        var old = Interlocked.Exchange(ref _writer, writer);
+        old?.Dispose();
     }
 
     public async Task<LedgerInfo?> FindLedgerAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, description, created_at FROM ledgers WHERE name = $name;";
-        command.Parameters.AddWithValue("$name", name);
+        var command = connection.Prepared("SELECT id, name, description, created_at FROM ledgers WHERE name = $name;");
+        command.Set("$name", name);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadLedger(reader) : null;
     }
@@ -85,8 +120,7 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<IReadOnlyList<LedgerInfo>> ListLedgersAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, description, created_at FROM ledgers ORDER BY name;";
+        var command = connection.Prepared("SELECT id, name, description, created_at FROM ledgers ORDER BY name;");
         using var reader = command.ExecuteReader();
         var result = new List<LedgerInfo>();
         while (reader.Read())
@@ -120,9 +154,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<LedgerHead> GetHeadAsync(long ledgerId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, chain_hash FROM events WHERE ledger_id = $ledger ORDER BY seq DESC LIMIT 1;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
+        var command = connection.Prepared("SELECT seq, chain_hash FROM events WHERE ledger_id = $ledger ORDER BY seq DESC LIMIT 1;");
+        command.Set("$ledger", ledgerId);
         using var reader = command.ExecuteReader();
         return reader.Read() ? new LedgerHead(reader.GetInt64(0) + 1, (byte[])reader[1]) : new LedgerHead(0, null);
     }
@@ -144,94 +177,37 @@ public sealed partial class SqliteSteleStore : ISteleStore
             // BEGIN IMMEDIATE: the write lock is taken before the size check, so the check holds
             // until commit even if another process opened the same file.
             using var transaction = Writer.BeginTransaction(deferred: false);
-            using (var size = Writer.CreateCommand())
+            var size = WriterCommand(transaction, "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $ledger;", "$ledger");
+            size.Parameters[0].Value = ledgerId;
+            if ((long)size.ExecuteScalar()! != expectedSize)
             {
-                size.Transaction = transaction;
-                size.CommandText = "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $ledger;";
-                size.Parameters.AddWithValue("$ledger", ledgerId);
-                if ((long)size.ExecuteScalar()! != expectedSize)
-                {
-                    return AppendStatus.SizeConflict;
-                }
+                return AppendStatus.SizeConflict;
             }
 
-            using var insertEvent = Writer.CreateCommand();
-            insertEvent.Transaction = transaction;
-            insertEvent.CommandText =
+            var insertEvent = WriterCommand(
+                transaction,
                 """
-                INSERT INTO events (ledger_id, seq, id, received_at, occurred_at, actor_id, action, action_rev, resource, resource_id,
-                    tenant_id, session_id, ip_country, outcome, idempotency_key, leaf, leaf_hash, chain_hash)
-                VALUES ($ledger, $seq, $id, $received_at, $occurred_at, $actor_id, $action, $action_rev, $resource, $resource_id,
-                    $tenant_id, $session_id, $ip_country, $outcome, $idempotency_key, $leaf, $leaf_hash, $chain_hash)
-                RETURNING rowid;
-                """;
+                INSERT INTO events (ledger_id, seq, id, received_at, idempotency_key, leaf, leaf_hash, chain_hash)
+                VALUES ($ledger, $seq, $id, $received_at, $idempotency_key, $leaf, $leaf_hash, $chain_hash);
+                """,
+                "$ledger", "$seq", "$id", "$received_at", "$idempotency_key", "$leaf", "$leaf_hash", "$chain_hash");
             var p = insertEvent.Parameters;
-            var ledger = p.Add("$ledger", SqliteType.Integer);
-            var seq = p.Add("$seq", SqliteType.Integer);
-            var id = p.Add("$id", SqliteType.Text);
-            var receivedAt = p.Add("$received_at", SqliteType.Integer);
-            var occurredAt = p.Add("$occurred_at", SqliteType.Integer);
-            var actorId = p.Add("$actor_id", SqliteType.Text);
-            var action = p.Add("$action", SqliteType.Text);
-            var actionRev = p.Add("$action_rev", SqliteType.Text);
-            var resource = p.Add("$resource", SqliteType.Text);
-            var resourceId = p.Add("$resource_id", SqliteType.Text);
-            var tenantId = p.Add("$tenant_id", SqliteType.Text);
-            var sessionId = p.Add("$session_id", SqliteType.Text);
-            var ipCountry = p.Add("$ip_country", SqliteType.Text);
-            var outcome = p.Add("$outcome", SqliteType.Text);
-            var idempotencyKey = p.Add("$idempotency_key", SqliteType.Text);
-            var leaf = p.Add("$leaf", SqliteType.Blob);
-            var leafHash = p.Add("$leaf_hash", SqliteType.Blob);
-            var chainHash = p.Add("$chain_hash", SqliteType.Blob);
-            ledger.Value = ledgerId;
-
-            using var insertPayload = Writer.CreateCommand();
-            insertPayload.Transaction = transaction;
-            insertPayload.CommandText = "INSERT INTO payloads (ledger_id, seq, payload) VALUES ($ledger, $seq, $payload);";
-            insertPayload.Parameters.AddWithValue("$ledger", ledgerId);
-            var payloadSeq = insertPayload.Parameters.Add("$seq", SqliteType.Integer);
-            var payload = insertPayload.Parameters.Add("$payload", SqliteType.Blob);
-
-            using var insertTarget = Writer.CreateCommand();
-            insertTarget.Transaction = transaction;
-            insertTarget.CommandText =
-                "INSERT INTO event_targets (ledger_id, seq, position, type, target_id) VALUES ($ledger, $seq, $position, $type, $target_id);";
-            insertTarget.Parameters.AddWithValue("$ledger", ledgerId);
-            var targetSeq = insertTarget.Parameters.Add("$seq", SqliteType.Integer);
-            var targetPosition = insertTarget.Parameters.Add("$position", SqliteType.Integer);
-            var targetType = insertTarget.Parameters.Add("$type", SqliteType.Text);
-            var targetId = insertTarget.Parameters.Add("$target_id", SqliteType.Text);
-
-            using var insertSearch = Writer.CreateCommand();
-            insertSearch.Transaction = transaction;
-            insertSearch.CommandText = "INSERT INTO event_search (rowid, text) VALUES ($rowid, $text);";
-            var searchRowId = insertSearch.Parameters.Add("$rowid", SqliteType.Integer);
-            var searchText = insertSearch.Parameters.Add("$text", SqliteType.Text);
+            p[0].Value = ledgerId;
+            var insertPayload = WriterCommand(transaction, "INSERT INTO payloads (ledger_id, seq, payload) VALUES ($ledger, $seq, $payload);", "$ledger", "$seq", "$payload");
+            insertPayload.Parameters[0].Value = ledgerId;
 
             foreach (var e in events)
             {
-                seq.Value = e.Seq;
-                id.Value = e.Id;
-                receivedAt.Value = e.ReceivedAtMicros;
-                occurredAt.Value = e.OccurredAtMicros;
-                actorId.Value = e.ActorId;
-                action.Value = e.Action;
-                actionRev.Value = Reverse(e.Action);
-                resource.Value = (object?)e.Resource ?? DBNull.Value;
-                resourceId.Value = (object?)e.ResourceId ?? DBNull.Value;
-                tenantId.Value = (object?)e.TenantId ?? DBNull.Value;
-                sessionId.Value = (object?)e.SessionId ?? DBNull.Value;
-                ipCountry.Value = (object?)e.IpCountry ?? DBNull.Value;
-                outcome.Value = e.Outcome;
-                idempotencyKey.Value = (object?)e.IdempotencyKey ?? DBNull.Value;
-                leaf.Value = e.Leaf;
-                leafHash.Value = e.LeafHash;
-                chainHash.Value = e.ChainHash;
-                long rowId;
+                p[1].Value = e.Seq;
+                p[2].Value = e.Id;
+                p[3].Value = e.ReceivedAtMicros;
+                p[4].Value = (object?)e.IdempotencyKey ?? DBNull.Value;
+                p[5].Value = e.Leaf;
+                p[6].Value = e.LeafHash;
+                p[7].Value = e.ChainHash;
                 try
                 {
-                    rowId = (long)insertEvent.ExecuteScalar()!;
+                    insertEvent.ExecuteNonQuery();
                 }
                 catch (SqliteException ex) when (ex.SqliteErrorCode == 19 && e.IdempotencyKey is not null && IsIdempotencyConflict(transaction, ledgerId, e.IdempotencyKey))
                 {
@@ -241,43 +217,22 @@ public sealed partial class SqliteSteleStore : ISteleStore
 
                 if (e.Payload is not null)
                 {
-                    payloadSeq.Value = e.Seq;
-                    payload.Value = e.Payload;
+                    insertPayload.Parameters[1].Value = e.Seq;
+                    insertPayload.Parameters[2].Value = e.Payload;
                     insertPayload.ExecuteNonQuery();
-                }
-
-                for (var i = 0; i < e.Targets.Count; i++)
-                {
-                    targetSeq.Value = e.Seq;
-                    targetPosition.Value = i;
-                    targetType.Value = e.Targets[i].Type;
-                    targetId.Value = (object?)e.Targets[i].Id ?? DBNull.Value;
-                    insertTarget.ExecuteNonQuery();
-                }
-
-                if (!string.IsNullOrEmpty(e.SearchText))
-                {
-                    searchRowId.Value = rowId;
-                    // Folded here (not by SQLite, whose LIKE folds ASCII only) so short non-ASCII terms match too.
-                    searchText.Value = e.SearchText.ToLowerInvariant();
-                    insertSearch.ExecuteNonQuery();
                 }
             }
 
             if (nodes.Count > 0)
             {
-                using var insertNode = Writer.CreateCommand();
-                insertNode.Transaction = transaction;
-                insertNode.CommandText = "INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($ledger, $level, $idx, $hash);";
-                insertNode.Parameters.AddWithValue("$ledger", ledgerId);
-                var level = insertNode.Parameters.Add("$level", SqliteType.Integer);
-                var index = insertNode.Parameters.Add("$idx", SqliteType.Integer);
-                var hash = insertNode.Parameters.Add("$hash", SqliteType.Blob);
+                var insertNode = WriterCommand(
+                    transaction, "INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($ledger, $level, $idx, $hash);", "$ledger", "$level", "$idx", "$hash");
+                insertNode.Parameters[0].Value = ledgerId;
                 foreach (var node in nodes)
                 {
-                    level.Value = node.Level;
-                    index.Value = node.Index;
-                    hash.Value = node.Hash;
+                    insertNode.Parameters[1].Value = node.Level;
+                    insertNode.Parameters[2].Value = node.Index;
+                    insertNode.Parameters[3].Value = node.Hash;
                     insertNode.ExecuteNonQuery();
                 }
             }
@@ -289,6 +244,28 @@ public sealed partial class SqliteSteleStore : ISteleStore
         {
             _writeGate.Release();
         }
+    }
+
+    /// <summary>
+    /// A statement of the ledger-file writer kept prepared across transactions (a group commit runs the
+    /// same few statements each time), with its parameters declared in the order given. Call under the write gate.
+    /// </summary>
+    private SqliteCommand WriterCommand(SqliteTransaction transaction, string sql, params string[] parameters)
+    {
+        if (!_writerCommands.TryGetValue(sql, out var command))
+        {
+            command = Writer.CreateCommand();
+            command.CommandText = sql;
+            foreach (var name in parameters)
+            {
+                command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+
+            _writerCommands[sql] = command;
+        }
+
+        command.Transaction = transaction;
+        return command;
     }
 
     private bool IsIdempotencyConflict(SqliteTransaction transaction, long ledgerId, string key)
@@ -323,7 +300,7 @@ public sealed partial class SqliteSteleStore : ISteleStore
 
             command.CommandText = SelectEvents + $" WHERE e.ledger_id = $ledger AND e.idempotency_key IN ({string.Join(", ", names)});";
             command.Parameters.AddWithValue("$ledger", ledgerId);
-            result.AddRange(ReadEvents(connection, command, ledgerId));
+            result.AddRange(ReadEvents(command));
         }
 
         return result;
@@ -332,103 +309,101 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<StoredEvent?> GetEventAsync(long ledgerId, string eventId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = SelectEvents + " WHERE e.id = $id AND e.ledger_id = $ledger;";
-        command.Parameters.AddWithValue("$id", eventId);
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        return ReadEvents(connection, command, ledgerId).FirstOrDefault();
+        var command = connection.Prepared(SelectEvents + " WHERE e.id = $id AND e.ledger_id = $ledger;");
+        command.Set("$id", eventId);
+        command.Set("$ledger", ledgerId);
+        return ReadEvents(command).FirstOrDefault();
     }
 
     public async Task<EventPage> QueryEventsAsync(long ledgerId, EventQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = CreateQueryCommand(connection, ledgerId, query);
-        var events = ReadEvents(connection, command, ledgerId);
+        List<StoredEvent> events;
+        long indexedSize;
+        if (!query.HasFilters)
+        {
+            indexedSize = LedgerSize(connection, ledgerId);
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteEventQuery.Unfiltered + " WHERE e.ledger_id = $ledger"
+                + (query.AfterSeq is null ? string.Empty : query.Ascending ? " AND e.seq > $after" : " AND e.seq < $after")
+                + (query.Ascending ? " ORDER BY e.seq ASC" : " ORDER BY e.seq DESC") + " LIMIT $limit;";
+            command.Parameters.AddWithValue("$ledger", ledgerId);
+            command.Parameters.AddWithValue("$after", query.AfterSeq ?? 0);
+            command.Parameters.AddWithValue("$limit", query.Limit + 1);
+            events = ReadEvents(command);
+        }
+        else
+        {
+            // The cursor is read first: every event below it was indexed before the query ran, so the
+            // result covers them all even if the indexer commits more meanwhile.
+            indexedSize = IndexedSize(connection, ledgerId);
+            events = indexedSize == 0 ? [] : QueryIndexes(connection, ledgerId, query, indexedSize);
+        }
+
         var hasMore = events.Count > query.Limit;
         if (hasMore)
         {
             events.RemoveAt(events.Count - 1);
         }
 
-        return new EventPage(events, hasMore);
+        return new EventPage(events, hasMore, indexedSize);
     }
 
-    /// <summary>The SELECT behind <see cref="QueryEventsAsync"/>; tests EXPLAIN it to prove each filter is index-served.</summary>
-    internal static SqliteCommand CreateQueryCommand(SqliteConnection connection, long ledgerId, EventQuery query)
+    private static List<StoredEvent> QueryIndexes(SqliteConnection connection, long ledgerId, EventQuery query, long indexedSize)
     {
-        var command = connection.CreateCommand();
-        var sql = new StringBuilder(SelectEvents).Append(" WHERE e.ledger_id = $ledger");
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-
-        void Equal(string column, string parameter, string? value)
+        var driver = SqliteEventQuery.DriverOf(query);
+        if (driver == SqliteEventQuery.Driver.ActionPattern)
         {
-            if (value is not null)
+            var actions = new List<string>();
+            using (var find = SqliteEventQuery.MatchingActions(connection, ledgerId, query.Action!))
+            using (var reader = find.ExecuteReader())
             {
-                sql.Append(CultureInfo.InvariantCulture, $" AND e.{column} = {parameter}");
-                command.Parameters.AddWithValue(parameter, value);
+                while (reader.Read())
+                {
+                    actions.Add(reader.GetString(0));
+                }
+            }
+
+            if (actions.Count == 0)
+            {
+                return [];
+            }
+
+            if (actions.Count <= SqliteEventQuery.MaxUnionActions)
+            {
+                using var union = SqliteEventQuery.Union(connection, ledgerId, query, actions);
+                return ReadEvents(union);
             }
         }
 
-        Equal("actor_id", "$actor_id", query.ActorId);
-        Equal("resource", "$resource", query.Resource);
-        Equal("resource_id", "$resource_id", query.ResourceId);
-        Equal("tenant_id", "$tenant_id", query.TenantId);
-        Equal("session_id", "$session_id", query.SessionId);
-        Equal("ip_country", "$ip_country", query.IpCountry);
-        Equal("outcome", "$outcome", query.Outcome);
-
-        if (query.Action is { } action)
+        if ((driver is SqliteEventQuery.Driver.ActionPattern or SqliteEventQuery.Driver.TimeRange) && !query.Ascending)
         {
-            AppendActionFilter(sql, command, action);
-        }
-
-        if (query.TargetType is not null || query.TargetId is not null)
-        {
-            sql.Append(" AND e.seq IN (SELECT t.seq FROM event_targets t WHERE t.ledger_id = $ledger");
-            if (query.TargetType is not null)
+            // The driving index range is not in seq order and would be sorted whole: first try the
+            // newest events, which answers the usual "recent" time ranges and common patterns.
+            var top = Math.Min(query.AfterSeq ?? indexedSize, indexedSize);
+            var floor = Math.Max(0, top - SqliteEventQuery.RecentWindow);
+            using var recent = SqliteEventQuery.Build(connection, ledgerId, query, floor);
+            var found = ReadEvents(recent);
+            if (found.Count > query.Limit || floor == 0)
             {
-                sql.Append(" AND t.type = $target_type");
-                command.Parameters.AddWithValue("$target_type", query.TargetType);
+                return found;
             }
-
-            if (query.TargetId is not null)
-            {
-                sql.Append(" AND t.target_id = $target_id");
-                command.Parameters.AddWithValue("$target_id", query.TargetId);
-            }
-
-            sql.Append(')');
         }
 
-        if (query.FromMicros is { } from)
-        {
-            sql.Append(" AND e.occurred_at >= $from");
-            command.Parameters.AddWithValue("$from", from);
-        }
+        using var command = SqliteEventQuery.Build(connection, ledgerId, query);
+        return ReadEvents(command);
+    }
 
-        if (query.ToMicros is { } to)
-        {
-            sql.Append(" AND e.occurred_at < $to");
-            command.Parameters.AddWithValue("$to", to);
-        }
+    /// <summary>The SELECT behind a filtered <see cref="QueryEventsAsync"/> without the planning shortcuts; tests EXPLAIN it to prove each filter is index-served.</summary>
+    internal static SqliteCommand CreateQueryCommand(SqliteConnection connection, long ledgerId, EventQuery query) =>
+        SqliteEventQuery.Build(connection, ledgerId, query);
 
-        if (!string.IsNullOrEmpty(query.Search))
-        {
-            AppendSearchFilter(sql, command, query.Search);
-        }
-
-        if (query.AfterSeq is { } after)
-        {
-            sql.Append(query.Ascending ? " AND e.seq > $after" : " AND e.seq < $after");
-            command.Parameters.AddWithValue("$after", after);
-        }
-
-        sql.Append(query.Ascending ? " ORDER BY e.seq ASC" : " ORDER BY e.seq DESC");
-        sql.Append(" LIMIT $limit;");
-        command.Parameters.AddWithValue("$limit", query.Limit + 1);
-        command.CommandText = sql.ToString();
-        return command;
+    private static long LedgerSize(SqliteReaderPool.Lease connection, long ledgerId)
+    {
+        var command = connection.Prepared("SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $ledger;");
+        command.Set("$ledger", ledgerId);
+        return (long)command.ExecuteScalar()!;
     }
 
     public async IAsyncEnumerable<StoredEvent> ReadRangeAsync(long ledgerId, long fromSeq, long toSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -438,13 +413,12 @@ public sealed partial class SqliteSteleStore : ISteleStore
         while (next < toSeq)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var command = connection.CreateCommand();
-            command.CommandText = SelectEvents + " WHERE e.ledger_id = $ledger AND e.seq >= $from AND e.seq < $to ORDER BY e.seq LIMIT $limit;";
-            command.Parameters.AddWithValue("$ledger", ledgerId);
-            command.Parameters.AddWithValue("$from", next);
-            command.Parameters.AddWithValue("$to", toSeq);
-            command.Parameters.AddWithValue("$limit", ReadPageSize);
-            var page = ReadEvents(connection, command, ledgerId, loadTargets: false);
+            var command = connection.Prepared(SelectEvents + " WHERE e.ledger_id = $ledger AND e.seq >= $from AND e.seq < $to ORDER BY e.seq LIMIT $limit;");
+            command.Set("$ledger", ledgerId);
+            command.Set("$from", next);
+            command.Set("$to", toSeq);
+            command.Set("$limit", ReadPageSize);
+            var page = ReadEvents(command);
             if (page.Count == 0)
             {
                 yield break;
@@ -462,34 +436,31 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public byte[] ReadLeafHashes(long ledgerId, long start, int count)
     {
         using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT leaf_hash FROM events WHERE ledger_id = $ledger AND seq >= $start AND seq < $end ORDER BY seq;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$start", start);
-        command.Parameters.AddWithValue("$end", start + count);
+        var command = connection.Prepared("SELECT leaf_hash FROM events WHERE ledger_id = $ledger AND seq >= $start AND seq < $end ORDER BY seq;");
+        command.Set("$ledger", ledgerId);
+        command.Set("$start", start);
+        command.Set("$end", start + count);
         return ReadConcatenatedHashes(command, count);
     }
 
     public byte[] ReadNodeHashes(long ledgerId, int level, long start, int count)
     {
         using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT hash FROM tree_nodes WHERE ledger_id = $ledger AND level = $level AND idx >= $start AND idx < $end ORDER BY idx;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$level", level);
-        command.Parameters.AddWithValue("$start", start);
-        command.Parameters.AddWithValue("$end", start + count);
+        var command = connection.Prepared("SELECT hash FROM tree_nodes WHERE ledger_id = $ledger AND level = $level AND idx >= $start AND idx < $end ORDER BY idx;");
+        command.Set("$ledger", ledgerId);
+        command.Set("$level", level);
+        command.Set("$start", start);
+        command.Set("$end", start + count);
         return ReadConcatenatedHashes(command, count);
     }
 
     public IReadOnlyList<byte[]> ReadLeaves(long ledgerId, long start, int count)
     {
         using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT leaf FROM events WHERE ledger_id = $ledger AND seq >= $start AND seq < $end ORDER BY seq;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$start", start);
-        command.Parameters.AddWithValue("$end", start + count);
+        var command = connection.Prepared("SELECT leaf FROM events WHERE ledger_id = $ledger AND seq >= $start AND seq < $end ORDER BY seq;");
+        command.Set("$ledger", ledgerId);
+        command.Set("$start", start);
+        command.Set("$end", start + count);
         using var reader = command.ExecuteReader();
         var result = new List<byte[]>(count);
         while (reader.Read())
@@ -503,16 +474,15 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public IReadOnlyList<byte[]?> ReadPayloads(long ledgerId, long start, int count)
     {
         using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText =
+        var command = connection.Prepared(
             """
             SELECT e.seq, p.payload FROM events e
             LEFT JOIN payloads p ON p.ledger_id = e.ledger_id AND p.seq = e.seq
             WHERE e.ledger_id = $ledger AND e.seq >= $start AND e.seq < $end ORDER BY e.seq;
-            """;
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$start", start);
-        command.Parameters.AddWithValue("$end", start + count);
+            """);
+        command.Set("$ledger", ledgerId);
+        command.Set("$start", start);
+        command.Set("$end", start + count);
         using var reader = command.ExecuteReader();
         var result = new List<byte[]?>(count);
         while (reader.Read())
@@ -552,10 +522,9 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<StoredCheckpoint?> GetLatestCheckpointAsync(long ledgerId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText =
-            "SELECT size, root_hash, chain_head, signed_note, created_at FROM checkpoints WHERE ledger_id = $ledger ORDER BY size DESC LIMIT 1;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
+        var command = connection.Prepared(
+            "SELECT size, root_hash, chain_head, signed_note, created_at FROM checkpoints WHERE ledger_id = $ledger ORDER BY size DESC LIMIT 1;");
+        command.Set("$ledger", ledgerId);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadCheckpoint(reader) : null;
     }
@@ -563,15 +532,14 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<IReadOnlyList<StoredCheckpoint>> ListCheckpointsAsync(long ledgerId, long fromSize, long toSize, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText =
+        var command = connection.Prepared(
             """
             SELECT size, root_hash, chain_head, signed_note, created_at FROM checkpoints
             WHERE ledger_id = $ledger AND size >= $from AND size <= $to ORDER BY size;
-            """;
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$from", fromSize);
-        command.Parameters.AddWithValue("$to", toSize);
+            """);
+        command.Set("$ledger", ledgerId);
+        command.Set("$from", fromSize);
+        command.Set("$to", toSize);
         using var reader = command.ExecuteReader();
         var result = new List<StoredCheckpoint>();
         while (reader.Read())
@@ -658,9 +626,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<string?> GetSettingAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT value FROM settings WHERE name = $name;";
-        command.Parameters.AddWithValue("$name", name);
+        var command = connection.Prepared("SELECT value FROM settings WHERE name = $name;");
+        command.Set("$name", name);
         return command.ExecuteScalar() as string;
     }
 
@@ -715,9 +682,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<ExportJob?> GetExportAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SelectExports} WHERE id = $id;";
-        command.Parameters.AddWithValue("$id", id);
+        var command = connection.Prepared($"{SelectExports} WHERE id = $id;");
+        command.Set("$id", id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadExport(reader) : null;
     }
@@ -725,8 +691,7 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<IReadOnlyList<ExportJob>> ListUnfinishedExportsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SelectExports} WHERE state IN ('queued', 'running') ORDER BY created_at, id;";
+        var command = connection.Prepared($"{SelectExports} WHERE state IN ('queued', 'running') ORDER BY created_at, id;");
         using var reader = command.ExecuteReader();
         var result = new List<ExportJob>();
         while (reader.Read())
@@ -801,10 +766,9 @@ public sealed partial class SqliteSteleStore : ISteleStore
     public async Task<long> CountExportsSinceAsync(long ledgerId, DateTimeOffset since, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM exports WHERE ledger_id = $ledger AND created_at >= $since;";
-        command.Parameters.AddWithValue("$ledger", ledgerId);
-        command.Parameters.AddWithValue("$since", Micros(since));
+        var command = connection.Prepared("SELECT COUNT(*) FROM exports WHERE ledger_id = $ledger AND created_at >= $since;");
+        command.Set("$ledger", ledgerId);
+        command.Set("$since", Micros(since));
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
@@ -854,6 +818,12 @@ public sealed partial class SqliteSteleStore : ISteleStore
         await _writeGate.WaitAsync().ConfigureAwait(false);
         try
         {
+            foreach (var command in _writerCommands.Values)
+            {
+                command.Dispose();
+            }
+
+            _writerCommands.Clear();
             if (_writer is not null)
             {
                 await _writer.DisposeAsync().ConfigureAwait(false);
@@ -865,14 +835,15 @@ public sealed partial class SqliteSteleStore : ISteleStore
             _writeGate.Release();
         }
 
+        await DisposeIndexAsync().ConfigureAwait(false);
+        _readers?.Dispose();
         SqliteConnection.ClearAllPools();
         _writeGate.Dispose();
     }
 
     private const string SelectEvents =
         """
-        SELECT e.seq, e.id, e.received_at, e.occurred_at, e.actor_id, e.action, e.resource, e.resource_id, e.tenant_id,
-            e.session_id, e.ip_country, e.outcome, e.idempotency_key, e.leaf, e.leaf_hash, e.chain_hash, p.payload
+        SELECT e.seq, e.id, e.received_at, e.idempotency_key, e.leaf, e.leaf_hash, e.chain_hash, p.payload
         FROM events e LEFT JOIN payloads p ON p.ledger_id = e.ledger_id AND p.seq = e.seq
         """;
 
@@ -881,140 +852,23 @@ public sealed partial class SqliteSteleStore : ISteleStore
 
     private SqliteConnection Writer => _writer ?? throw new InvalidOperationException("The store is not initialised or already disposed.");
 
-    private static void AppendActionFilter(StringBuilder sql, SqliteCommand command, string pattern)
-    {
-        if (!pattern.Contains('*', StringComparison.Ordinal))
-        {
-            sql.Append(" AND e.action = $action");
-            command.Parameters.AddWithValue("$action", pattern);
-            return;
-        }
-
-        // GLOB with a constant prefix is served by the (ledger_id, action) index; a pattern that
-        // starts with '*' but ends with a literal is served by the reversed-action index instead.
-        if (pattern[0] == '*' && pattern[^1] != '*')
-        {
-            sql.Append(" AND e.action_rev GLOB $action_rev");
-            command.Parameters.AddWithValue("$action_rev", ToGlob(Reverse(pattern)));
-        }
-        else
-        {
-            sql.Append(" AND e.action GLOB $action");
-            command.Parameters.AddWithValue("$action", ToGlob(pattern));
-        }
-    }
-
-    private static void AppendSearchFilter(StringBuilder sql, SqliteCommand command, string search)
-    {
-        search = search.ToLowerInvariant();
-        // The trigram index serves terms of three characters or more; shorter ones are matched with LIKE.
-        if (search.Length >= 3)
-        {
-            sql.Append(" AND e.rowid IN (SELECT rowid FROM event_search WHERE event_search MATCH $search)");
-            command.Parameters.AddWithValue("$search", "\"" + search.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
-        }
-        else
-        {
-            sql.Append(" AND e.rowid IN (SELECT rowid FROM event_search WHERE text LIKE $search ESCAPE '\\')");
-            var escaped = search.Replace("\\", "\\\\", StringComparison.Ordinal)
-                .Replace("%", "\\%", StringComparison.Ordinal)
-                .Replace("_", "\\_", StringComparison.Ordinal);
-            command.Parameters.AddWithValue("$search", "%" + escaped + "%");
-        }
-    }
-
-    /// <summary>Turns a Stele pattern (only <c>*</c> is special) into a GLOB with every other metacharacter quoted.</summary>
-    private static string ToGlob(string pattern)
-    {
-        var glob = new StringBuilder(pattern.Length + 8);
-        foreach (var c in pattern)
-        {
-            switch (c)
-            {
-                case '?':
-                case '[':
-                case ']':
-                    glob.Append('[').Append(c).Append(']');
-                    break;
-                default:
-                    glob.Append(c);
-                    break;
-            }
-        }
-
-        return glob.ToString();
-    }
-
-    private static string Reverse(string value)
-    {
-        var chars = value.ToCharArray();
-        Array.Reverse(chars);
-        return new string(chars);
-    }
-
-    private static List<StoredEvent> ReadEvents(SqliteConnection connection, SqliteCommand command, long ledgerId, bool loadTargets = true)
+    private static List<StoredEvent> ReadEvents(SqliteCommand command)
     {
         var result = new List<StoredEvent>();
-        using (var reader = command.ExecuteReader())
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
-            while (reader.Read())
+            result.Add(new StoredEvent
             {
-                result.Add(new StoredEvent
-                {
-                    Seq = reader.GetInt64(0),
-                    Id = reader.GetString(1),
-                    ReceivedAtMicros = reader.GetInt64(2),
-                    OccurredAtMicros = reader.GetInt64(3),
-                    ActorId = reader.GetString(4),
-                    Action = reader.GetString(5),
-                    Resource = NullableString(reader, 6),
-                    ResourceId = NullableString(reader, 7),
-                    TenantId = NullableString(reader, 8),
-                    SessionId = NullableString(reader, 9),
-                    IpCountry = NullableString(reader, 10),
-                    Outcome = reader.GetString(11),
-                    IdempotencyKey = NullableString(reader, 12),
-                    Leaf = (byte[])reader[13],
-                    LeafHash = (byte[])reader[14],
-                    ChainHash = (byte[])reader[15],
-                    Payload = reader.IsDBNull(16) ? null : (byte[])reader[16],
-                });
-            }
-        }
-
-        if (!loadTargets || result.Count == 0)
-        {
-            return result;
-        }
-
-        // Targets live in their own table; fetch them for the page in one query.
-        using var targets = connection.CreateCommand();
-        targets.CommandText =
-            "SELECT seq, type, target_id FROM event_targets WHERE ledger_id = $ledger AND seq >= $min AND seq <= $max ORDER BY seq, position;";
-        targets.Parameters.AddWithValue("$ledger", ledgerId);
-        targets.Parameters.AddWithValue("$min", result.Min(e => e.Seq));
-        targets.Parameters.AddWithValue("$max", result.Max(e => e.Seq));
-        var bySeq = new Dictionary<long, List<StoredTarget>>();
-        using (var reader = targets.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                var seq = reader.GetInt64(0);
-                if (!bySeq.TryGetValue(seq, out var list))
-                {
-                    bySeq[seq] = list = [];
-                }
-
-                list.Add(new StoredTarget(reader.GetString(1), NullableString(reader, 2)));
-            }
-        }
-
-        for (var i = 0; i < result.Count; i++)
-        {
-            if (bySeq.TryGetValue(result[i].Seq, out var list))
-            {
-                result[i] = result[i] with { Targets = list };
-            }
+                Seq = reader.GetInt64(0),
+                Id = reader.GetString(1),
+                ReceivedAtMicros = reader.GetInt64(2),
+                IdempotencyKey = NullableString(reader, 3),
+                Leaf = (byte[])reader[4],
+                LeafHash = (byte[])reader[5],
+                ChainHash = (byte[])reader[6],
+                Payload = reader.IsDBNull(7) ? null : (byte[])reader[7],
+            });
         }
 
         return result;
@@ -1036,9 +890,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
     private async Task<ApiKeyRecord?> FindApiKeyAsync(string column, string value, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SelectKeys} WHERE {column} = $value;";
-        command.Parameters.AddWithValue("$value", value);
+        var command = connection.Prepared($"{SelectKeys} WHERE {column} = $value;");
+        command.Set("$value", value);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadKey(reader) : null;
     }
@@ -1072,18 +925,13 @@ public sealed partial class SqliteSteleStore : ISteleStore
 
     private static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
 
-    private SqliteConnection OpenReader()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
+    private SqliteReaderPool.Lease OpenReader() =>
+        (_readers ?? throw new InvalidOperationException("The store is not initialised or already disposed.")).Rent();
 
-    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    private ValueTask<SqliteReaderPool.Lease> OpenReaderAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(OpenReader());
     }
 
     private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)

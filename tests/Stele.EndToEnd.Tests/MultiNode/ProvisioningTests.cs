@@ -38,7 +38,7 @@ public sealed class ProvisioningTests
                 Assert.True((long)(await count.ExecuteScalarAsync())! >= 1);
             }
 
-            foreach (var statement in new[] { "DELETE FROM events;", "UPDATE events SET actor_id = 'x';", "TRUNCATE checkpoints;", "CREATE TABLE sneaky (id int);" })
+            foreach (var statement in new[] { "DELETE FROM events;", "UPDATE events SET id = 'x';", "TRUNCATE checkpoints;", "CREATE TABLE sneaky (id int);" })
             {
                 await using var command = new NpgsqlCommand(statement, connection);
                 var error = await Assert.ThrowsAsync<PostgresException>(() => command.ExecuteNonQueryAsync());

@@ -69,6 +69,7 @@ public sealed class AlertApiTests(AlertApiTests.Fixture fixture) : IClassFixture
 
         await Api.AssertProblemAsync(_server.Admin.GetAsync($"api/v1/ledgers/alpha/alert-rules/{id}"), HttpStatusCode.NotFound, "not_found");
 
+        await _server.WaitForIndexesAsync("_system");
         var audit = Api.Data(await Api.GetJsonAsync(_server.Admin, $"api/v1/ledgers/_system/events?resource_id={id}&limit=20"))
             .Select(e => e.GetProperty("action").GetString()).ToList();
         Assert.Equal(["alert_rule.deleted", "alert_rule.disabled", "alert_rule.updated", "alert_rule.created"], audit);
@@ -241,6 +242,7 @@ public sealed class AlertApiTests(AlertApiTests.Fixture fixture) : IClassFixture
         Assert.Equal(JsonValueKind.String, hints[1].GetProperty("expires_at").ValueKind);
 
         // The system ledger records the rotation, never the secret.
+        await _server.WaitForIndexesAsync("_system");
         var audit = await Api.GetJsonAsync(_server.Admin, $"api/v1/ledgers/_system/events?resource_id={id}&limit=10");
         Assert.Contains(Api.Data(audit), e => e.GetProperty("action").GetString() == "alert_destination.secret_rotated");
         Assert.DoesNotContain(next[6..], audit.ToString(), StringComparison.Ordinal);

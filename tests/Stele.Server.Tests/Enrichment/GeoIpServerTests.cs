@@ -57,6 +57,7 @@ public sealed class GeoIpServerTests(GeoIpServerTests.Fixture fixture) : IClassF
         var london = (await Api.IngestAsync(client, Events, new { actor_id = "u_2", action = "user.login", ip_address = "81.2.69.160" })).GetProperty("id").GetString();
         var milton = (await Api.IngestAsync(client, Events, new { actor_id = "u_2", action = "user.login", ip_address = "216.160.83.56" })).GetProperty("id").GetString();
 
+        await _server.WaitForIndexesAsync();
         var gb = Ids(await Api.GetJsonAsync(client, $"{Events}?ip_country=GB&actor_id=u_2"));
         var us = Ids(await Api.GetJsonAsync(client, $"{Events}?ip_country=US&actor_id=u_2"));
         var se = Ids(await Api.GetJsonAsync(client, $"{Events}?ip_country=SE&actor_id=u_2"));
@@ -193,6 +194,7 @@ public sealed class GeoIpServerTests(GeoIpServerTests.Fixture fixture) : IClassF
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var keyId = (await Api.JsonAsync(response)).GetProperty("id").GetString();
 
+        await _server.WaitForIndexesAsync("_system");
         var audit = Api.Data(await Api.GetJsonAsync(_server.Admin, "api/v1/ledgers/_system/events?action=api_key.created&limit=1000"))
             .Single(e => e.GetProperty("resource_id").GetString() == keyId);
         Assert.Equal("81.2.69.142", audit.GetProperty("ip_address").GetString());

@@ -8,7 +8,7 @@ namespace Stele.Storage.Tests.Postgres;
 public sealed class PostgresStoreTests : IClassFixture<PostgresDatabaseFixture>
 {
     private static readonly CancellationToken None = CancellationToken.None;
-    private static readonly string[] GuardedTables = ["events", "payloads", "event_targets", "event_search", "tree_nodes", "checkpoints"];
+    private static readonly string[] GuardedTables = ["events", "payloads", "event_fields", "event_targets", "event_search", "tree_nodes", "checkpoints"];
 
     private readonly PostgresDatabaseFixture _database;
 
@@ -128,8 +128,8 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresDatabaseFixture>
         for (var round = 0; round < 40; round++)
         {
             var results = await Task.WhenAll(
-                Task.Run(() => nodeA.AppendAsync(ledger!.Id, round, [Event(round, idPrefix: "a")], [], None)),
-                Task.Run(() => nodeB.AppendAsync(ledger!.Id, round, [Event(round, idPrefix: "b")], [], None)));
+                Task.Run(() => nodeA.AppendAsync(ledger!.Id, round, [Event(round, idPrefix: "a").Stored], [], None)),
+                Task.Run(() => nodeB.AppendAsync(ledger!.Id, round, [Event(round, idPrefix: "b").Stored], [], None)));
             Assert.Equal(1, results.Count(r => r == AppendStatus.Committed));
             Assert.Equal(1, results.Count(r => r == AppendStatus.SizeConflict));
         }
@@ -141,7 +141,7 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresDatabaseFixture>
             for (var committed = 0; committed < groups;)
             {
                 var head = await node.GetHeadAsync(ledger!.Id, None);
-                var status = await node.AppendAsync(ledger.Id, head.Size, Events(head.Size, 3, s => Event(s, idPrefix: prefix)), [], None);
+                var status = await node.AppendAsync(ledger.Id, head.Size, Rows(Events(head.Size, 3, s => Event(s, idPrefix: prefix))), [], None);
                 if (status == AppendStatus.Committed)
                 {
                     committed++;
@@ -179,7 +179,7 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresDatabaseFixture>
         await using var store = new PostgresSteleStore(connection);
         await store.InitializeAsync(None);
         var ledger = await store.CreateLedgerAsync("main", null, Now, None);
-        await store.AppendAsync(ledger!.Id, 0, Events(0, 5000, s => Event(
+        await store.AppendIndexedAsync(ledger!.Id, 0, Events(0, 5000, s => Event(
             s,
             action: $"grp{s % 250}.verb{s % 250}",
             actor: $"actor-{s % 400}",
@@ -191,7 +191,7 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresDatabaseFixture>
             outcome: s % 1000 == 0 ? "failure" : "success",
             occurredAt: s * 1000L,
             search: s == 1234 ? "the needle in the haystack" : $"ordinary event number {s}",
-            targets: [new StoredTarget($"type{s % 300}", $"tid{s}")])), [], None);
+            targets: [new StoredTarget($"type{s % 300}", $"tid{s}")])), []);
         // What autovacuum does in steady state: statistics, and the GIN pending list merged into the
         // trigram index (fresh inserts wait there; fastupdate stays on so ingestion is not slowed).
         await ExecuteAsync(store, "VACUUM ANALYZE");
@@ -263,14 +263,58 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresDatabaseFixture>
         }
     }
 
+    [PostgresFact]
+    public async Task A_version_4_database_upgrades_with_its_index_rows_and_cursor()
+    {
+        var connection = await _database.CreateSchemaAsync();
+        var v4 = new System.Text.StringBuilder("CREATE TABLE stele_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL);");
+        for (var v = 0; v < 4; v++)
+        {
+            v4.Append(PostgresSchema.Migrations[v]);
+        }
+
+        v4.Append("INSERT INTO stele_schema (id, version) VALUES (1, 4); INSERT INTO ledgers (name, description, created_at) VALUES ('main', NULL, 0);");
+        for (var seq = 0; seq < 3; seq++)
+        {
+            v4.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"""
+                INSERT INTO events (ledger_id, seq, id, received_at, occurred_at, actor_id, action, action_rev, outcome, idempotency_key, leaf, leaf_hash, chain_hash)
+                VALUES (1, {seq}, 'ev-{seq}', {seq}, {seq * 100}, 'alice', 'user.login', 'nigol.resu', 'success', {(seq == 1 ? "'key-1'" : "NULL")}, '\x0{seq}', '\x1{seq}', '\x2{seq}');
+                INSERT INTO payloads (ledger_id, seq, payload) VALUES (1, {seq}, '\x3{seq}');
+                INSERT INTO event_targets (ledger_id, seq, position, type, target_id) VALUES (1, {seq}, 0, 'user', 'u{seq}');
+                INSERT INTO event_search (ledger_id, seq, text) VALUES (1, {seq}, 'text {seq}');
+                """);
+        }
+
+        await PostgresDatabaseFixture.ExecuteAsync(connection, v4.ToString());
+
+        await using var store = new PostgresSteleStore(connection);
+        await store.InitializeAsync(None);
+
+        Assert.Equal(PostgresSchema.CurrentVersion, await ScalarAsync(store, "SELECT version FROM stele_schema"));
+        Assert.Equal(3, await store.GetIndexedSizeAsync(1, None));
+        Assert.Equal([2L, 1L, 0L], (await store.QueryEventsAsync(1, new EventQuery { ActorId = "alice" }, None)).Events.Select(e => e.Seq));
+        Assert.Equal([1L], (await store.QueryEventsAsync(1, new EventQuery { TargetId = "u1" }, None)).Events.Select(e => e.Seq));
+        Assert.Equal([2L], (await store.QueryEventsAsync(1, new EventQuery { Search = "TEXT 2" }, None)).Events.Select(e => e.Seq));
+        Assert.Equal([1L], (await store.QueryEventsAsync(1, new EventQuery { FromMicros = 100, ToMicros = 200 }, None)).Events.Select(e => e.Seq));
+        var stored = await store.GetEventAsync(1, "ev-1", None);
+        Assert.Equal("key-1", stored!.IdempotencyKey);
+        Assert.Equal([(byte)0x31], stored.Payload!);
+
+        // Ingestion and indexing go on from there.
+        var next = Event(3, actor: "alice");
+        Assert.Equal(AppendStatus.Committed, await store.AppendIndexedAsync(1, 3, [next], []));
+        Assert.Equal(4, (await store.QueryEventsAsync(1, new EventQuery { ActorId = "alice" }, None)).Events.Count);
+    }
+
     /// <summary>Ledger 1 with three events carrying payloads, targets and search text, a tree node and a checkpoint.</summary>
     private static async Task PopulateAsync(PostgresSteleStore store)
     {
         var ledger = await store.CreateLedgerAsync("main", null, Now, None);
         Assert.Equal(1, ledger!.Id);
-        var status = await store.AppendAsync(ledger.Id, 0,
+        var status = await store.AppendIndexedAsync(ledger.Id, 0,
             Events(0, 3, s => Event(s, search: $"text {s}", targets: [new StoredTarget("user", $"u{s}")])),
-            [new StoredTreeNode(8, 0, Hash("node", 0))], None);
+            [new StoredTreeNode(8, 0, Hash("node", 0))]);
         Assert.Equal(AppendStatus.Committed, status);
         await store.AddCheckpointAsync(ledger.Id, new StoredCheckpoint(3, Hash("root", 3), null, [1], Now), None);
     }

@@ -106,6 +106,7 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddSingleton<LedgerAccess>();
         services.AddSingleton<LedgerVerification>();
         services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew));
+        services.AddSingleton<ProofTiles>();
         services.AddSingleton<CheckpointService>();
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointService>());
         services.AddSingleton<EventIndexer>();

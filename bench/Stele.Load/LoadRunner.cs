@@ -105,7 +105,7 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
 
             if (reach.ValueKind == JsonValueKind.Number && reach.GetInt64() == size - 1)
             {
-                return $"query indexes caught up with {size:N0} events {stopwatch.Elapsed.TotalSeconds:0.0} s after the fill ended";
+                return $"query indexes caught up with {size:N0} events {stopwatch.Elapsed.TotalSeconds:0.0} s after the scenario ended";
             }
 
             await progress.WriteLineAsync($"waiting for the query indexes: {(reach.ValueKind == JsonValueKind.Number ? reach.GetInt64() + 1 : 0):N0} of {size:N0} events").ConfigureAwait(false);

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Stele.Load;
 
 /// <summary>Command-line options of the load generator.</summary>
-internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke, string? Postgres = null, long Fill = 0, TimeSpan ProbeInterval = default)
+internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke, string? Postgres = null, long Fill = 0, TimeSpan ProbeInterval = default, int QueryClients = 0)
 {
     public static Args Parse(string[] args)
     {
@@ -17,6 +17,7 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
         string? postgres = null;
         long fill = 10_000_000;
         var probeMilliseconds = 100.0;
+        int? queryClients = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -32,6 +33,7 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
                 case "--postgres": postgres = Next(); break;
                 case "--fill": fill = long.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--probe-ms": probeMilliseconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--query-clients": queryClients = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -43,6 +45,7 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
             fill = Math.Min(fill, 5_000);
         }
 
-        return new Args(url, key, dll, clients, TimeSpan.FromSeconds(seconds), scenarios, smoke, postgres, fill, TimeSpan.FromMilliseconds(probeMilliseconds));
+        return new Args(url, key, dll, clients, TimeSpan.FromSeconds(seconds), scenarios, smoke, postgres, fill, TimeSpan.FromMilliseconds(probeMilliseconds),
+            smoke ? Math.Min(queryClients ?? clients, 4) : queryClients ?? clients);
     }
 }

@@ -52,7 +52,7 @@ internal static class Bench
                     "batch" => await runner.BatchIngestAsync(batchClients, 1000, options.Duration, cancellationToken).ConfigureAwait(false),
                     "single" => await runner.SingleIngestAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false),
                     "fill" => [await runner.FillAsync(batchClients, 1000, options.Fill, cancellationToken).ConfigureAwait(false)],
-                    "query" => await runner.QueryAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false),
+                    "query" => await runner.QueryAsync(options.QueryClients, options.Duration, cancellationToken).ConfigureAwait(false),
                     "proof" => [await ProofAfterCheckpointAsync(runner, options, cancellationToken).ConfigureAwait(false)],
                     "verify" => [await runner.VerifyAsync(cancellationToken).ConfigureAwait(false)],
                     "ceiling" or "diy" => [],
@@ -67,6 +67,12 @@ internal static class Bench
                 if (spawned is not null && scenario is "batch" or "single" or "fill")
                 {
                     lines.Add($"server peak RSS after {scenario}: {spawned.PeakRssMiB():0.0} MiB");
+                }
+
+                if (scenario is "batch" or "single" or "fill")
+                {
+                    // The query indexes run behind ingestion: the next scenario starts on a caught-up server.
+                    lines.Add(await runner.WaitForIndexesAsync(cancellationToken).ConfigureAwait(false));
                 }
             }
 

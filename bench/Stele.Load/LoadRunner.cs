@@ -89,6 +89,30 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
         return [result, .. ProbeResults(probe, "batch ingest")];
     }
 
+    /// <summary>Waits until the query indexes cover the whole default ledger (a server without them, or without the field, does not wait).</summary>
+    public async Task<string> WaitForIndexesAsync(CancellationToken cancellationToken)
+    {
+        using var http = NewClient();
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            var ledger = JsonDocument.Parse(await http.GetStringAsync(new Uri("api/v1/ledgers/default", UriKind.Relative), cancellationToken).ConfigureAwait(false)).RootElement;
+            var size = ledger.GetProperty("size").GetInt64();
+            if (!ledger.TryGetProperty("indexed_through_seq", out var reach))
+            {
+                return $"query indexes: maintained in the ingest transaction (ledger size {size:N0})";
+            }
+
+            if (reach.ValueKind == JsonValueKind.Number && reach.GetInt64() == size - 1)
+            {
+                return $"query indexes caught up with {size:N0} events {stopwatch.Elapsed.TotalSeconds:0.0} s after the scenario ended";
+            }
+
+            await progress.WriteLineAsync($"waiting for the query indexes: {(reach.ValueKind == JsonValueKind.Number ? reach.GetInt64() + 1 : 0):N0} of {size:N0} events").ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Batch-ingests until the ledger holds <paramref name="size"/> events (the server's peak RSS is read after it).</summary>
     public async Task<ScenarioResult> FillAsync(int clients, int batchSize, long size, CancellationToken cancellationToken)
     {

@@ -30,6 +30,7 @@ public sealed partial class LoadGeneratorSmokeTests
 
         Assert.Contains(lines, l => l.StartsWith("server peak RSS: ", StringComparison.Ordinal) && !l.Contains("NaN", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("server peak RSS after fill: ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("query indexes caught up with ", StringComparison.Ordinal));
     }
 
     [GeneratedRegex(@"ops\s+([\d,]+)")]

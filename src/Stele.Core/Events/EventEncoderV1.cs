@@ -20,42 +20,29 @@ public static class EventEncoderV1
     /// <exception cref="ArgumentException">The event cannot be encoded: a required field is missing,
     /// metadata is not an object, or a string holds a lone surrogate.</exception>
     public static EncodedEvent Encode(
-        EventRecord e, string ledger, long seq, string eventId, DateTimeOffset receivedAt, ReadOnlySpan<byte> salt)
+        EventRecord e, string ledger, long seq, string eventId, DateTimeOffset receivedAt, ReadOnlySpan<byte> salt) =>
+        Encode(e, ledger, seq, eventId, receivedAt, EncodePayload(e, salt));
+
+    /// <summary>
+    /// Encodes the payload of <paramref name="e"/> with <paramref name="salt"/>: it depends on neither the
+    /// ledger nor the seq, so it can be made before the event is sequenced.
+    /// </summary>
+    /// <exception cref="ArgumentException">The event cannot be encoded (see <see cref="Encode(EventRecord, string, long, string, DateTimeOffset, ReadOnlySpan{byte})"/>).</exception>
+    public static EncodedPayload EncodePayload(EventRecord e, ReadOnlySpan<byte> salt)
     {
         ArgumentNullException.ThrowIfNull(e);
-        ArgumentException.ThrowIfNullOrEmpty(ledger);
-        ArgumentException.ThrowIfNullOrEmpty(eventId);
-        ArgumentOutOfRangeException.ThrowIfNegative(seq);
         if (salt.Length != EventPayloadV1.SaltSize)
         {
             throw new ArgumentException($"The salt must be {EventPayloadV1.SaltSize} bytes, got {salt.Length}.", nameof(salt));
         }
 
-        if (string.IsNullOrEmpty(e.ActorId))
-        {
-            throw new ArgumentException("An event needs an actor_id.", nameof(e));
-        }
-
-        if (string.IsNullOrEmpty(e.Action))
-        {
-            throw new ArgumentException("An event needs an action.", nameof(e));
-        }
-
-        var targets = e.Targets ?? [];
-        var leafTargets = new LeafTarget[targets.Count];
+        var targets = CheckedTargets(e);
         var payloadTargets = new PayloadTarget[targets.Count];
         var anyErasableTargetPart = false;
         for (var i = 0; i < targets.Count; i++)
         {
-            var target = targets[i] ?? throw new ArgumentException($"Target {i} is null.", nameof(e));
-            if (string.IsNullOrEmpty(target.Type))
-            {
-                throw new ArgumentException($"Target {i} needs a type.", nameof(e));
-            }
-
-            leafTargets[i] = new LeafTarget(target.Type, target.Id);
-            payloadTargets[i] = new PayloadTarget(target.Name, target.Metadata);
-            anyErasableTargetPart |= target.Name is not null || target.Metadata is not null;
+            payloadTargets[i] = new PayloadTarget(targets[i].Name, targets[i].Metadata);
+            anyErasableTargetPart |= targets[i].Name is not null || targets[i].Metadata is not null;
         }
 
         var payload = EventPayloadV1.Write(new DecodedPayload
@@ -69,7 +56,33 @@ public static class EventEncoderV1
             Metadata = e.Metadata,
             Targets = anyErasableTargetPart ? payloadTargets : null,
         });
-        var digest = Sha256Hash.Hash(payload);
+        return new EncodedPayload(payload, Sha256Hash.Hash(payload));
+    }
+
+    /// <summary>Encodes one event whose payload <paramref name="payload"/> was encoded already (from the same record).</summary>
+    public static EncodedEvent Encode(EventRecord e, string ledger, long seq, string eventId, DateTimeOffset receivedAt, EncodedPayload payload)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        ArgumentNullException.ThrowIfNull(payload);
+        ArgumentException.ThrowIfNullOrEmpty(ledger);
+        ArgumentException.ThrowIfNullOrEmpty(eventId);
+        ArgumentOutOfRangeException.ThrowIfNegative(seq);
+        if (string.IsNullOrEmpty(e.ActorId))
+        {
+            throw new ArgumentException("An event needs an actor_id.", nameof(e));
+        }
+
+        if (string.IsNullOrEmpty(e.Action))
+        {
+            throw new ArgumentException("An event needs an action.", nameof(e));
+        }
+
+        var targets = CheckedTargets(e);
+        var leafTargets = new LeafTarget[targets.Count];
+        for (var i = 0; i < targets.Count; i++)
+        {
+            leafTargets[i] = new LeafTarget(targets[i].Type, targets[i].Id);
+        }
 
         var leaf = EventLeafV1.Write(new DecodedLeaf
         {
@@ -90,9 +103,24 @@ public static class EventEncoderV1
             IpCountry = e.IpCountry,
             Outcome = e.Outcome,
             Version = e.Version,
-            PayloadDigest = digest,
+            PayloadDigest = payload.Digest,
         });
 
-        return new EncodedEvent(leaf, payload, digest, MerkleHash.Leaf(leaf));
+        return new EncodedEvent(leaf, payload.Bytes, payload.Digest, MerkleHash.Leaf(leaf));
+    }
+
+    private static IReadOnlyList<EventTarget> CheckedTargets(EventRecord e)
+    {
+        var targets = e.Targets ?? [];
+        for (var i = 0; i < targets.Count; i++)
+        {
+            var target = targets[i] ?? throw new ArgumentException($"Target {i} is null.", nameof(e));
+            if (string.IsNullOrEmpty(target.Type))
+            {
+                throw new ArgumentException($"Target {i} needs a type.", nameof(e));
+            }
+        }
+
+        return targets;
     }
 }

@@ -29,7 +29,7 @@ public static class EventPayloadV1
         return StrictJson.Decode(bytes, "payload", root =>
         {
             var decoded = Read(root);
-            if (!bytes.AsSpan().SequenceEqual(Write(decoded)))
+            if (!IsCanonicalEncoding(decoded, bytes))
             {
                 throw new EventFormatException(
                     EventFormatException.NotCanonical,
@@ -44,12 +44,30 @@ public static class EventPayloadV1
     /// <exception cref="ArgumentException">A value cannot be encoded (bad salt, non-object metadata, lone surrogate).</exception>
     internal static byte[] Write(DecodedPayload payload)
     {
+        var w = new CanonicalJsonWriter();
+        WriteTo(w, payload);
+        return w.ToArray();
+    }
+
+    [ThreadStatic]
+    private static CanonicalJsonWriter? t_writer;
+
+    /// <summary>True when <paramref name="bytes"/> are exactly the canonical payload bytes of <paramref name="payload"/> (written into a reused buffer).</summary>
+    private static bool IsCanonicalEncoding(DecodedPayload payload, ReadOnlySpan<byte> bytes)
+    {
+        var w = t_writer ??= new CanonicalJsonWriter();
+        w.Reset();
+        WriteTo(w, payload);
+        return w.Written.SequenceEqual(bytes);
+    }
+
+    private static void WriteTo(CanonicalJsonWriter w, DecodedPayload payload)
+    {
         if (payload.Salt.Length != SaltSize)
         {
             throw new ArgumentException($"The payload salt must be {SaltSize} bytes, got {payload.Salt.Length}.", nameof(payload));
         }
 
-        var w = new CanonicalJsonWriter();
         w.StartObject();
         w.Property("salt", Convert.ToBase64String(payload.Salt));
         w.OptionalProperty("actor_name", payload.ActorName);
@@ -74,7 +92,6 @@ public static class EventPayloadV1
         }
 
         w.EndObject();
-        return w.ToArray();
     }
 
     private static void WriteMetadata(CanonicalJsonWriter w, JsonElement? metadata, string what)

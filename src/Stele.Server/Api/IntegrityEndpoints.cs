@@ -109,7 +109,7 @@ internal static class IntegrityEndpoints
         w.WriteEndObject();
     }
 
-    private static async Task<IResult> ProofAsync(HttpContext context, string id, LedgerAccess access, ISteleStore store)
+    private static async Task<IResult> ProofAsync(HttpContext context, string id, LedgerAccess access, ISteleStore store, ProofTiles proofTiles)
     {
         var (_, ledger) = await access.ResolveAsync(context, Permission.Read).ConfigureAwait(false);
         var q = new QueryParameters(context.Request, "tree_size");
@@ -139,8 +139,7 @@ internal static class IntegrityEndpoints
             throw ApiException.Conflict("No signed checkpoint covers this event yet; one is signed within about a second.", 1);
         }
 
-        var source = StoredTiles.NodeSource(store, ledger.Id, checkpoint.Size);
-        var proof = MerkleProofs.Inclusion(stored.Seq, checkpoint.Size, source);
+        var proof = MerkleProofs.Inclusion(stored.Seq, checkpoint.Size, proofTiles.For(ledger.Id, checkpoint.Size));
         return new JsonResponse(200, w =>
         {
             w.WriteStartObject();

@@ -45,7 +45,7 @@ internal sealed class SystemAudit(ISteleStore store, SequencerRegistry sequencer
             Outcome = EventOutcome.Success,
             Targets = [],
         };
-        await sequencer.AppendAsync([new ParsedEvent(record, null, $"{action}\n{actorId}\n{resource}\n{resourceId}\n")], cancellationToken)
+        await sequencer.AppendAsync([new ParsedEvent(record, null, Stele.Server.Indexing.EventSearchText.Of(record))], cancellationToken)
             .ConfigureAwait(false);
     }
 }

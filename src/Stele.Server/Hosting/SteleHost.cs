@@ -147,6 +147,7 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddSingleton<ClientAddressResolver>();
         services.AddSingleton(sp => new GeoIpEnricher(geoIpDatabase, sp.GetRequiredService<ILogger<GeoIpEnricher>>()));
         services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew, sp.GetRequiredService<GeoIpEnricher>()));
+        services.AddSingleton<ProofTiles>();
         services.AddSingleton<CheckpointService>();
         services.AddHostedService(sp => sp.GetRequiredService<CheckpointService>());
         services.AddSingleton<EventIndexer>();

@@ -313,7 +313,6 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         // received_at never goes backwards within a ledger, even if the wall clock does.
         var receivedMicros = Math.Max(ToMicros(now), _lastReceivedMicros);
         var receivedAt = FromMicros(receivedMicros);
-        Span<byte> salt = stackalloc byte[32];
 
         foreach (var submission in group)
         {
@@ -327,9 +326,8 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
                     continue;
                 }
 
-                RandomNumberGenerator.Fill(salt);
                 var id = Stele.Core.Events.EventId.New(receivedAt);
-                var encoded = EventEncoderV1.Encode(parsed.Record, Ledger.Name, size, id, receivedAt, salt);
+                var encoded = EventEncoderV1.Encode(parsed.Record, Ledger.Name, size, id, receivedAt, parsed.Payload);
                 chain = ChainHash.Next(chain, encoded.LeafHash);
                 range.Append(encoded.LeafHash);
                 tiles.Append(encoded.LeafHash, nodes);

@@ -18,6 +18,7 @@ namespace Stele.Server.Integrity;
 internal sealed partial class CheckpointService(
     SequencerRegistry sequencers,
     ISteleStore store,
+    ProofTiles proofTiles,
     InstanceKey key,
     TimeProvider clock,
     IOptions<SteleOptions> options,
@@ -46,6 +47,12 @@ internal sealed partial class CheckpointService(
                     if (!_latest.TryGetValue(sequencer.Ledger.Name, out var latest) || clock.GetUtcNow() - latest.At >= interval)
                     {
                         await CheckpointNowAsync(sequencer, stoppingToken).ConfigureAwait(false);
+                    }
+
+                    // Proofs are against checkpoints: prepare their tile summaries a bounded step at a time.
+                    if (_latest.TryGetValue(sequencer.Ledger.Name, out var signed) && signed.Size > 0)
+                    {
+                        proofTiles.Warm(sequencer.Ledger.Id, signed.Size, maxTiles: 64);
                     }
                 }
             }

@@ -26,7 +26,7 @@ namespace Stele.Storage.Sqlite;
 internal static class SqliteIndexSchema
 {
     /// <summary>Bumped whenever the layout changes; a file of another version is rebuilt, never migrated.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>Bits of the key that hold the seq; the ledger id takes the bits above.</summary>
     public const int SeqBits = 44;
@@ -67,14 +67,16 @@ internal static class SqliteIndexSchema
             ip_country TEXT,
             outcome TEXT NOT NULL
         );
+        -- Optional fields are indexed only where present (an equality filter implies presence): an event
+        -- without them costs no index insert.
         CREATE INDEX events_by_actor ON event_fields (ledger_id, actor_id);
         CREATE INDEX events_by_action ON event_fields (ledger_id, action);
         CREATE INDEX events_by_action_suffix ON event_fields (ledger_id, action_rev);
-        CREATE INDEX events_by_resource ON event_fields (ledger_id, resource);
-        CREATE INDEX events_by_resource_id ON event_fields (ledger_id, resource_id);
-        CREATE INDEX events_by_tenant ON event_fields (ledger_id, tenant_id);
-        CREATE INDEX events_by_session ON event_fields (ledger_id, session_id);
-        CREATE INDEX events_by_country ON event_fields (ledger_id, ip_country);
+        CREATE INDEX events_by_resource ON event_fields (ledger_id, resource) WHERE resource IS NOT NULL;
+        CREATE INDEX events_by_resource_id ON event_fields (ledger_id, resource_id) WHERE resource_id IS NOT NULL;
+        CREATE INDEX events_by_tenant ON event_fields (ledger_id, tenant_id) WHERE tenant_id IS NOT NULL;
+        CREATE INDEX events_by_session ON event_fields (ledger_id, session_id) WHERE session_id IS NOT NULL;
+        CREATE INDEX events_by_country ON event_fields (ledger_id, ip_country) WHERE ip_country IS NOT NULL;
         CREATE INDEX events_by_outcome ON event_fields (ledger_id, outcome);
         CREATE INDEX events_by_occurred_at ON event_fields (ledger_id, occurred_at);
 

@@ -117,6 +117,43 @@ internal sealed class Cluster : IAsyncDisposable
     }
 
     /// <summary>
+    /// Every event of the default ledger matching <paramref name="filter"/> as one node finds it through
+    /// the query indexes, once they cover all <paramref name="size"/> events (any node may have indexed them).
+    /// </summary>
+    public async Task<Dictionary<string, long>> ReadIndexedAsync(int index, string filter, long size)
+    {
+        using var http = Client(index);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var reach = JsonDocument.Parse(await http.GetStringAsync("api/v1/ledgers/default")).RootElement.GetProperty("indexed_through_seq");
+            if (reach.ValueKind == JsonValueKind.Number && reach.GetInt64() == size - 1)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"The indexes did not reach seq {size - 1} within 60 s.");
+            await Task.Delay(100);
+        }
+
+        var found = new Dictionary<string, long>(StringComparer.Ordinal);
+        string? cursor = null;
+        do
+        {
+            var page = JsonDocument.Parse(await http.GetStringAsync($"api/v1/events?{filter}&limit=1000" + (cursor is null ? string.Empty : "&cursor=" + cursor))).RootElement;
+            foreach (var e in page.GetProperty("data").EnumerateArray())
+            {
+                Assert.True(found.TryAdd(e.GetProperty("id").GetString()!, e.GetProperty("seq").GetInt64()), "An event is found twice through the indexes.");
+            }
+
+            cursor = page.GetProperty("pagination").GetProperty("next_cursor").GetString();
+        }
+        while (cursor is not null);
+
+        return found;
+    }
+
+    /// <summary>
     /// Waits until the latest signed checkpoint covers all <paramref name="size"/> events, then
     /// checks it offline with the shared key, and GET /verify on every running node.
     /// </summary>

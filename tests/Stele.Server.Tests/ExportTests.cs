@@ -309,7 +309,9 @@ public sealed class ExportTests : IAsyncLifetime
             ["CheckpointInterval"] = "00:10:00",
         });
 
-        // No checkpoint covers this event for ten minutes, so the proof export keeps running.
+        // The checkpointer signs the ledger's first checkpoint on its first pass, then none for ten
+        // minutes. Once that first one exists, an event stays uncovered and the proof export keeps running.
+        await _server.WaitForCheckpointAsync(_server.Admin, "api/v1/", 0);
         await IngestVariedAsync(1);
 
         var proofs = await ExportClient.CreateAsync(_server.Admin, "api/v1/", """{"format":"jsonl","include_proofs":true}""");

@@ -67,12 +67,14 @@ internal static class Bench
                 if (spawned is not null && scenario is "batch" or "single" or "fill")
                 {
                     lines.Add($"server peak RSS after {scenario}: {spawned.PeakRssMiB():0.0} MiB");
+                    await progress.WriteLineAsync(lines[^1]).ConfigureAwait(false);
                 }
 
                 if (scenario is "batch" or "single" or "fill")
                 {
                     // The query indexes run behind ingestion: the next scenario starts on a caught-up server.
                     lines.Add(await runner.WaitForIndexesAsync(cancellationToken).ConfigureAwait(false));
+                    await progress.WriteLineAsync(lines[^1]).ConfigureAwait(false);
                 }
             }
 

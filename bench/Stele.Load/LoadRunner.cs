@@ -196,6 +196,7 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
     public async Task<ScenarioResult> VerifyAsync(CancellationToken cancellationToken)
     {
         using var http = NewClient();
+        http.Timeout = TimeSpan.FromHours(1);
         var start = Stopwatch.GetTimestamp();
         var recorder = new LatencyRecorder();
         var body = await http.GetStringAsync(new Uri("api/v1/verify", UriKind.Relative), cancellationToken).ConfigureAwait(false);

@@ -22,7 +22,7 @@ internal static class Bench
         SpawnedServer? spawned = null;
         try
         {
-            if (!options.Scenarios.Any(s => s is "batch" or "single" or "fill" or "query" or "proof" or "verify"))
+            if (!options.Scenarios.Any(s => s is "batch" or "single" or "fill" or "query" or "proof" or "verify" or "http"))
             {
                 return lines;
             }
@@ -55,6 +55,7 @@ internal static class Bench
                     "query" => await runner.QueryAsync(options.QueryClients, options.Duration, cancellationToken).ConfigureAwait(false),
                     "proof" => [await ProofAfterCheckpointAsync(runner, options, cancellationToken).ConfigureAwait(false)],
                     "verify" => [await runner.VerifyAsync(cancellationToken).ConfigureAwait(false)],
+                    "http" => [await runner.HealthAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false)],
                     "ceiling" or "diy" => [],
                     _ => throw new ArgumentException($"unknown scenario {scenario}"),
                 };

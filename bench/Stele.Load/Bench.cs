@@ -22,7 +22,7 @@ internal static class Bench
         SpawnedServer? spawned = null;
         try
         {
-            if (!options.Scenarios.Any(s => s is "batch" or "single" or "fill" or "query" or "proof" or "verify"))
+            if (!options.Scenarios.Any(s => s is "batch" or "single" or "fill" or "query" or "proof" or "verify" or "http"))
             {
                 return lines;
             }
@@ -55,6 +55,7 @@ internal static class Bench
                     "query" => await runner.QueryAsync(options.QueryClients, options.Duration, cancellationToken).ConfigureAwait(false),
                     "proof" => [await ProofAfterCheckpointAsync(runner, options, cancellationToken).ConfigureAwait(false)],
                     "verify" => [await runner.VerifyAsync(cancellationToken).ConfigureAwait(false)],
+                    "http" => [await runner.HealthAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false)],
                     "ceiling" or "diy" => [],
                     _ => throw new ArgumentException($"unknown scenario {scenario}"),
                 };
@@ -67,12 +68,14 @@ internal static class Bench
                 if (spawned is not null && scenario is "batch" or "single" or "fill")
                 {
                     lines.Add($"server peak RSS after {scenario}: {spawned.PeakRssMiB():0.0} MiB");
+                    await progress.WriteLineAsync(lines[^1]).ConfigureAwait(false);
                 }
 
                 if (scenario is "batch" or "single" or "fill")
                 {
                     // The query indexes run behind ingestion: the next scenario starts on a caught-up server.
                     lines.Add(await runner.WaitForIndexesAsync(cancellationToken).ConfigureAwait(false));
+                    await progress.WriteLineAsync(lines[^1]).ConfigureAwait(false);
                 }
             }
 

@@ -193,9 +193,14 @@ internal sealed class LoadRunner(Uri baseAddress, string apiKey, TextWriter prog
         return GetLoopAsync("inclusion proof", clients, duration, (c, n) => $"api/v1/events/{ids[(int)((c * 7919L + n) % ids.Length)]}/proof", cancellationToken);
     }
 
+    /// <summary>GET /healthz, which does no work: what HTTP alone costs on this machine, the bound of every other scenario.</summary>
+    public Task<ScenarioResult> HealthAsync(int clients, TimeSpan duration, CancellationToken cancellationToken) =>
+        GetLoopAsync("GET /healthz (HTTP alone)", clients, duration, (_, _) => "healthz", cancellationToken);
+
     public async Task<ScenarioResult> VerifyAsync(CancellationToken cancellationToken)
     {
         using var http = NewClient();
+        http.Timeout = TimeSpan.FromHours(1);
         var start = Stopwatch.GetTimestamp();
         var recorder = new LatencyRecorder();
         var body = await http.GetStringAsync(new Uri("api/v1/verify", UriKind.Relative), cancellationToken).ConfigureAwait(false);

@@ -2,7 +2,7 @@ using Stele.Load;
 
 // stele load generator. Usage:
 //   dotnet run -c Release --project bench/Stele.Load -- [--url URL --key KEY] [--stele PATH/stele.dll]
-//       [--clients 64] [--seconds 10] [--scenarios ceiling,batch,single,fill,query,proof,verify,diy] [--smoke]
+//       [--clients 64] [--seconds 10] [--scenarios ceiling,batch,single,fill,query,proof,verify,http,diy] [--smoke]
 //       [--fill 10000000]         (the "fill" scenario batch-ingests until the ledger holds that many events)
 //       [--probe-ms 100]          (how often the visibility probe sends an event during batch and single ingest)
 //       [--postgres CONNECTION]   (the diy baseline, and the spawned server stores there too)

@@ -10,8 +10,9 @@ namespace Stele.Server.Integrity;
 /// costs 255 node hashes (each about 350 ns through .NET's SHA-256) plus reading 256 leaf hashes, for
 /// every proof; this keeps, per full level-0 tile, its 16 nodes at level 4 (512 bytes per 256
 /// events), so a proof needs only the 16 leaf hashes of its own group and about 30 node hashes.
-/// Full tiles of level 1 and above (one per 65,536 events) are kept whole with every level rebuilt.
-/// Everything kept describes full tiles or fixed-width prefixes, which never change once stored.
+/// Tiles of level 1 and above (one per 65,536 events, and the partial ones at the right edge) are
+/// kept whole with every level rebuilt. Everything kept describes full tiles or fixed-width
+/// prefixes of tiles, which never change once stored.
 /// </summary>
 /// <remarks>
 /// Summaries are computed when a proof first needs one, and ahead of time up to each new checkpoint
@@ -125,7 +126,10 @@ internal sealed class ProofTiles(ISteleStore store)
         return summary;
     }
 
-    /// <summary>A full tile of level ≥ 1 with every level rebuilt, kept (a few per million events).</summary>
+    /// <summary>
+    /// A tile of level ≥ 1 with every level rebuilt, kept (a few per million events). A partial one is
+    /// kept under its width: the first hashes of a tile never change once stored.
+    /// </summary>
     private byte[][] UpperLevels(long ledgerId, TileCoordinate tile)
     {
         if (_upper.TryGetValue((ledgerId, tile), out var levels))
@@ -173,12 +177,12 @@ internal sealed class ProofTiles(ISteleStore store)
         public byte[] GetNode(int level, long index)
         {
             var tile = TileMath.TileForNode(level, index, treeSize);
-            if (!tile.IsFull)
+            var levelInTile = level % TileCoordinate.Height;
+            if (tile.Level == 0 && !tile.IsFull)
             {
                 return _fallback.GetNode(level, index);
             }
 
-            var levelInTile = level % TileCoordinate.Height;
             if (tile.Level > 0)
             {
                 var levels = owner.UpperLevels(ledgerId, tile);

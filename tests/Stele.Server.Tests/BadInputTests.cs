@@ -107,6 +107,14 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
         """{"actor_id":"u","action":"a.b","targets":[{"type":"t","\udfff":1}]}""",
         """{"actor_id":"u","action":"a.b","targets":[{"type":"t","metadata":{"x":["\ud800"]}}]}""",
         """{"actor_id":"u","action":"a.b","idempotency_key":"k\u0000"}""",
+        // DEL and the C1 controls are control characters too; free text allows only tab and line breaks.
+        """{"actor_id":"u\u007f","action":"a.b"}""",
+        """{"actor_id":"u","action":"a.b","tenant_id":"t\u009f"}""",
+        """{"actor_id":"u","action":"a.b","actor_name":"Ada\u0085"}""",
+        """{"actor_id":"u","action":"a.b","resource_name":"r\u000b"}""",
+        // A name spelled with escapes is still unknown when it unescapes to an unknown one.
+        """{"actor_id":"u","action":"a.b","actor\u005fidx":"v"}""",
+        """{"actor_id":"u","action":"a.b","\u0061ctor_idx":"v"}""",
     };
 
     [Theory]

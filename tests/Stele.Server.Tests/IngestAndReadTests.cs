@@ -40,6 +40,19 @@ public sealed class IngestAndReadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_field_name_written_with_escapes_is_the_field_and_free_text_keeps_tabs_and_line_breaks()
+    {
+        // "actor\u005fname" is "actor_name"; JSON allows any character of a name to be escaped.
+        using var response = await Api.PostRawAsync(_server.Admin, "api/v1/events",
+            """{"actor_id":"user_1","\u0061ction":"document.viewed","actor\u005fname":"Ada\tLovelace\r\nCountess"}""");
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var id = (await Api.JsonAsync(response)).GetProperty("id").GetString();
+        var read = await Api.GetJsonAsync(_server.Admin, $"api/v1/events/{id}");
+        Assert.Equal("document.viewed", read.GetProperty("action").GetString());
+        Assert.Equal("Ada\tLovelace\r\nCountess", read.GetProperty("actor_name").GetString());
+    }
+
+    [Fact]
     public async Task An_inclusion_proof_verifies_against_the_signed_checkpoint()
     {
         string? id = null;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Stele.Core.Events;
 using Stele.Server.Alerts.Rules;
 using Stele.Server.Configuration;
+using Stele.Server.Hosting;
 using Stele.Server.Ingestion;
 using Stele.Storage;
 using Stele.Storage.Alerts;

@@ -15,8 +15,11 @@ internal sealed class JsonResponse(int status, Action<Utf8JsonWriter> write, str
     {
         httpContext.Response.StatusCode = status;
         httpContext.Response.ContentType = contentType;
-        await using var writer = new Utf8JsonWriter(httpContext.Response.Body, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        // Into the response's pipe: its pooled segments hold the answer (a 1,000-event batch answer is
+        // about a megabyte), where a writer over the body stream would grow one large array per answer.
+        await using var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         write(writer);
-        await writer.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
+        writer.Flush();
+        await httpContext.Response.BodyWriter.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
     }
 }

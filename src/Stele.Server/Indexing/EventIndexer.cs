@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stele.Server.Configuration;
+using Stele.Server.Hosting;
 using Stele.Server.Ingestion;
 using Stele.Storage;
 
@@ -47,7 +48,7 @@ internal sealed partial class EventIndexer : BackgroundService
     private readonly ILogger<EventIndexer> _logger;
     private readonly int _batchSize;
     private readonly ConcurrentDictionary<long, LedgerState> _ledgers = new();
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly WakeSignal _wake = new();
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _paused;
     private int _waiters;
@@ -116,21 +117,7 @@ internal sealed partial class EventIndexer : BackgroundService
         Wake();
     }
 
-    private void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already awake.
-        }
-        catch (ObjectDisposedException)
-        {
-            // Stopped.
-        }
-    }
+    private void Wake() => _wake.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Stele.Core.Events;
@@ -32,6 +34,9 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
 
     private static readonly HashSet<string> KnownTargetFields = new(StringComparer.Ordinal) { "type", "id", "name", "metadata" };
 
+    // The longest known field name; a longer name is never looked up without allocating.
+    private const int MaxKnownNameLength = 32;
+
     /// <summary>
     /// Validates one event; <paramref name="prefix"/> names it in errors (e.g. <c>events[3].</c>).
     /// Returns null with <paramref name="problem"/> set when it is refused: <c>403 forbidden</c>
@@ -59,10 +64,13 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
     {
         foreach (var property in body.EnumerateObject())
         {
-            if (ReadName(property) is { } name && ClientOriginFields.Contains(name, StringComparer.Ordinal)
-                && property.Value.ValueKind != JsonValueKind.Null)
+            foreach (var name in ClientOriginFields)
             {
-                return name;
+                // NameEquals compares the unescaped name without making a string of it.
+                if (property.NameEquals(name) && property.Value.ValueKind != JsonValueKind.Null)
+                {
+                    return name;
+                }
             }
         }
 
@@ -78,7 +86,8 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
             return null;
         }
 
-        if (Encoding.UTF8.GetByteCount(body.GetRawText()) > IngestLimits.MaxEventBytes)
+        // The raw text is the event's bytes as sent (the body was checked to be UTF-8).
+        if (JsonMarshal.GetRawUtf8Value(body).Length > IngestLimits.MaxEventBytes)
         {
             errors.Add(new(prefix.TrimEnd('.') is { Length: > 0 } p ? p : "body", $"an event may be at most {IngestLimits.MaxEventBytes} bytes"));
             return null;
@@ -165,7 +174,7 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
             return null;
         }
 
-        if (value.Any(char.IsControl))
+        if (value.AsSpan().ContainsAny(ControlCharacters))
         {
             errors.Add(new(prefix + name, "must not contain control characters"));
             return null;
@@ -189,7 +198,7 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
         }
 
         // Free text may hold tabs and line breaks, but not other control characters (NUL, ESC, …).
-        if (value.Any(c => char.IsControl(c) && c is not ('\t' or '\n' or '\r')))
+        if (value.AsSpan().ContainsAny(ControlCharactersInText))
         {
             errors.Add(new(prefix + name, "must not contain control characters other than tab and line breaks"));
             return null;
@@ -269,6 +278,11 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
         var namesValid = true;
         foreach (var property in obj.EnumerateObject())
         {
+            if (IsKnownPlainName(property, known))
+            {
+                continue;
+            }
+
             var fieldName = ReadName(property);
             namesValid &= fieldName is not null;
             if (fieldName is null || !known.Contains(fieldName))
@@ -278,6 +292,39 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
         }
 
         return namesValid;
+    }
+
+    /// <summary>
+    /// True when the name is written without escapes and is one of <paramref name="known"/>; it is
+    /// looked up from the raw bytes, so the usual case makes no string. Anything else (escapes,
+    /// non-ASCII, unknown) returns false and takes the careful path.
+    /// </summary>
+    private static bool IsKnownPlainName(JsonProperty property, IReadOnlySet<string> known)
+    {
+        if (known is not HashSet<string> set)
+        {
+            return false;
+        }
+
+        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+        if (raw.Length > MaxKnownNameLength)
+        {
+            return false;
+        }
+
+        Span<char> name = stackalloc char[MaxKnownNameLength];
+        for (var i = 0; i < raw.Length; i++)
+        {
+            // Known names are ASCII letters and '_'; a backslash starts an escape.
+            if (raw[i] >= 0x80 || raw[i] == (byte)'\\')
+            {
+                return false;
+            }
+
+            name[i] = (char)raw[i];
+        }
+
+        return set.GetAlternateLookup<ReadOnlySpan<char>>().Contains(name[..raw.Length]);
     }
 
     /// <summary>A property name as echoed in an error: short, printable, and always valid Unicode.</summary>
@@ -526,6 +573,14 @@ internal sealed partial class EventValidator(TimeProvider clock, TimeSpan maxClo
         JsonValueKind.True or JsonValueKind.False => "a boolean",
         _ => "null",
     };
+
+    // char.IsControl: U+0000-U+001F and U+007F-U+009F.
+    private static readonly SearchValues<char> ControlCharacters = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(c => (char)c), .. Enumerable.Range(0x7F, 0x21).Select(c => (char)c)]);
+
+    // The same without tab, line feed and carriage return, which free text may hold.
+    private static readonly SearchValues<char> ControlCharactersInText = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(c => (char)c).Where(c => c is not ('\t' or '\n' or '\r')), .. Enumerable.Range(0x7F, 0x21).Select(c => (char)c)]);
 
     [GeneratedRegex(@"^[A-Za-z0-9_:\-]+(\.[A-Za-z0-9_:\-]+)*$")]
     private static partial Regex ActionPattern();

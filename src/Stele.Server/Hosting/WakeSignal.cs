@@ -1,4 +1,4 @@
-namespace Stele.Server.Alerts;
+namespace Stele.Server.Hosting;
 
 /// <summary>
 /// Wakes a background loop early: any number of <see cref="Set"/> calls before the loop waits
@@ -10,13 +10,23 @@ internal sealed class WakeSignal : IDisposable
 
     public void Set()
     {
+        // Already set: the usual case under load, answered without throwing.
+        if (_semaphore.CurrentCount > 0)
+        {
+            return;
+        }
+
         try
         {
             _semaphore.Release();
         }
         catch (SemaphoreFullException)
         {
-            // Already set.
+            // Set by another thread in between.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop has stopped.
         }
     }
 

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Stele.Load;
 
 /// <summary>Command-line options of the load generator.</summary>
-internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke, string? Postgres = null, long Fill = 0, TimeSpan ProbeInterval = default, int QueryClients = 0)
+internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke, string? Postgres = null, long Fill = 0, TimeSpan ProbeInterval = default, int QueryClients = 0, int? ServerPid = null)
 {
     public static Args Parse(string[] args)
     {
@@ -18,6 +18,7 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
         long fill = 10_000_000;
         var probeMilliseconds = 100.0;
         int? queryClients = null;
+        int? serverPid = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -34,6 +35,7 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
                 case "--fill": fill = long.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--probe-ms": probeMilliseconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--query-clients": queryClients = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--server-pid": serverPid = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -46,6 +48,6 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
         }
 
         return new Args(url, key, dll, clients, TimeSpan.FromSeconds(seconds), scenarios, smoke, postgres, fill, TimeSpan.FromMilliseconds(probeMilliseconds),
-            smoke ? Math.Min(queryClients ?? clients, 4) : queryClients ?? clients);
+            smoke ? Math.Min(queryClients ?? clients, 4) : queryClients ?? clients, serverPid);
     }
 }

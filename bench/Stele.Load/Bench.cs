@@ -22,7 +22,7 @@ internal static class Bench
         SpawnedServer? spawned = null;
         try
         {
-            if (!options.Scenarios.Any(s => s is "batch" or "single" or "fill" or "query" or "proof" or "verify" or "http"))
+            if (!options.Scenarios.Select(s => ScenarioClients(s, 1).Scenario).Any(s => s is "batch" or "single" or "fill" or "query" or "proof" or "verify" or "http"))
             {
                 return lines;
             }
@@ -43,19 +43,23 @@ internal static class Bench
                 key = options.Key ?? throw new ArgumentException("--key is required with --url");
             }
 
+            // The server's peak RSS is known for a spawned server, or for one on this machine named by --server-pid.
+            var serverPid = spawned?.ProcessId ?? options.ServerPid;
             var runner = new LoadRunner(url, key, progress, options.ProbeInterval);
             var batchClients = Math.Max(1, Math.Min(options.Clients, 8));
-            foreach (var scenario in options.Scenarios)
+            foreach (var named in options.Scenarios)
             {
+                // "proof@8" runs the proof scenario with 8 clients, so one run can compare client counts.
+                var (scenario, clients) = ScenarioClients(named, options.Clients);
                 IReadOnlyList<ScenarioResult> results = scenario switch
                 {
                     "batch" => await runner.BatchIngestAsync(batchClients, 1000, options.Duration, cancellationToken).ConfigureAwait(false),
-                    "single" => await runner.SingleIngestAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false),
+                    "single" => await runner.SingleIngestAsync(clients, options.Duration, cancellationToken).ConfigureAwait(false),
                     "fill" => [await runner.FillAsync(batchClients, 1000, options.Fill, cancellationToken).ConfigureAwait(false)],
-                    "query" => await runner.QueryAsync(options.QueryClients, options.Duration, cancellationToken).ConfigureAwait(false),
-                    "proof" => [await ProofAfterCheckpointAsync(runner, options, cancellationToken).ConfigureAwait(false)],
+                    "query" => await runner.QueryAsync(named.Contains('@', StringComparison.Ordinal) ? clients : options.QueryClients, options.Duration, cancellationToken).ConfigureAwait(false),
+                    "proof" => [await ProofAfterCheckpointAsync(runner, clients, options, cancellationToken).ConfigureAwait(false)],
                     "verify" => [await runner.VerifyAsync(cancellationToken).ConfigureAwait(false)],
-                    "http" => [await runner.HealthAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false)],
+                    "http" => [await runner.HealthAsync(clients, options.Duration, cancellationToken).ConfigureAwait(false)],
                     "ceiling" or "diy" => [],
                     _ => throw new ArgumentException($"unknown scenario {scenario}"),
                 };
@@ -65,9 +69,9 @@ internal static class Bench
                     await progress.WriteLineAsync(result.ToString()).ConfigureAwait(false);
                 }
 
-                if (spawned is not null && scenario is "batch" or "single" or "fill")
+                if (serverPid is { } pid && scenario is "batch" or "single" or "fill")
                 {
-                    lines.Add($"server peak RSS after {scenario}: {spawned.PeakRssMiB():0.0} MiB");
+                    lines.Add($"server peak RSS after {scenario}: {SpawnedServer.PeakRssMiB(pid):0.0} MiB");
                     await progress.WriteLineAsync(lines[^1]).ConfigureAwait(false);
                 }
 
@@ -79,9 +83,9 @@ internal static class Bench
                 }
             }
 
-            if (spawned is not null)
+            if (serverPid is { } peakPid)
             {
-                lines.Add($"server peak RSS: {spawned.PeakRssMiB():0.0} MiB");
+                lines.Add($"server peak RSS: {SpawnedServer.PeakRssMiB(peakPid):0.0} MiB");
             }
         }
         finally
@@ -92,10 +96,24 @@ internal static class Bench
         return lines;
     }
 
-    private static async Task<ScenarioResult> ProofAfterCheckpointAsync(LoadRunner runner, Args options, CancellationToken cancellationToken)
+    private static async Task<ScenarioResult> ProofAfterCheckpointAsync(LoadRunner runner, int clients, Args options, CancellationToken cancellationToken)
     {
         // Proofs need a checkpoint covering the events: one is signed about a second after ingest.
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
-        return await runner.ProofAsync(options.Clients, options.Duration, cancellationToken).ConfigureAwait(false);
+        return await runner.ProofAsync(clients, options.Duration, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>"name@N" is the scenario with N clients; a plain name uses the default.</summary>
+    private static (string Scenario, int Clients) ScenarioClients(string named, int defaultClients)
+    {
+        var at = named.IndexOf('@', StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return (named, defaultClients);
+        }
+
+        return int.TryParse(named.AsSpan(at + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var clients) && clients > 0
+            ? (named[..at], clients)
+            : throw new ArgumentException($"'{named}': write a scenario with a client count as name@N, e.g. proof@8");
     }
 }

@@ -75,9 +75,12 @@ internal sealed partial class SpawnedServer : IDisposable
     }
 
     /// <summary>Peak resident set size of the server process so far, in MiB (VmHWM).</summary>
-    public double PeakRssMiB()
+    public int ProcessId => _process.Id;
+
+    /// <summary>The peak resident memory (VmHWM) of process <paramref name="pid"/> on this machine, in MiB.</summary>
+    public static double PeakRssMiB(int pid)
     {
-        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
             if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
             {

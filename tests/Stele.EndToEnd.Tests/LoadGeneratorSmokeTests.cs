@@ -9,12 +9,12 @@ public sealed partial class LoadGeneratorSmokeTests
     [Fact]
     public async Task Every_scenario_runs_against_a_spawned_server_without_failures()
     {
-        var options = Args.Parse(["--smoke", "--stele", Path.Combine(AppContext.BaseDirectory, "stele.dll"), "--scenarios", "ceiling,batch,single,fill,query,proof,verify"]);
+        var options = Args.Parse(["--smoke", "--stele", Path.Combine(AppContext.BaseDirectory, "stele.dll"), "--scenarios", "ceiling,http,batch,single,fill,query,proof@2,verify"]);
         var lines = await Bench.RunAsync(options, TextWriter.Null, CancellationToken.None);
 
         string[] scenarios =
         [
-            "raw SQLite, same rows and indexes in-line", "raw SQLite, durable rows only", "batch ingest", "single-event ingest", "fill to 5,000 events",
+            "raw SQLite, same rows and indexes in-line", "raw SQLite, durable rows only", "GET /healthz", "batch ingest", "single-event ingest", "fill to 5,000 events",
             "visible in GET /events, during batch ingest", "checkpoint covers it, during batch ingest",
             "visible in GET /events, during single-event ingest", "checkpoint covers it, during single-event ingest",
             "filtered query", "  query: actor", "  query: action pattern", "  query: action suffix + tenant", "  query: tenant + time range",
@@ -28,9 +28,19 @@ public sealed partial class LoadGeneratorSmokeTests
             Assert.EndsWith("failures 0", line, StringComparison.Ordinal);
         }
 
+        // "proof@2" ran the proof scenario with two clients.
+        Assert.Matches(@"^inclusion proof\s+clients\s+2\s", lines.Single(l => l.StartsWith("inclusion proof", StringComparison.Ordinal)));
         Assert.Contains(lines, l => l.StartsWith("server peak RSS: ", StringComparison.Ordinal) && !l.Contains("NaN", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("server peak RSS after fill: ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("query indexes caught up with ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_scenario_with_a_client_count_that_is_not_a_number_is_refused_before_anything_starts()
+    {
+        var options = Args.Parse(["--smoke", "--stele", Path.Combine(AppContext.BaseDirectory, "stele.dll"), "--scenarios", "batch,proof@many"]);
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Bench.RunAsync(options, TextWriter.Null, CancellationToken.None));
+        Assert.Contains("proof@many", error.Message, StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"ops\s+([\d,]+)")]

@@ -1,4 +1,3 @@
-using Stele.Storage.Postgres;
 using Stele.Storage.Tests.Postgres;
 
 namespace Stele.Storage.Tests.Alerts;
@@ -8,21 +7,13 @@ namespace Stele.Storage.Tests.Alerts;
 public sealed class PostgresAlertStoreConformanceTests : AlertStoreConformanceTests, IClassFixture<PostgresDatabaseFixture>
 {
     private readonly PostgresDatabaseFixture _database;
-    private readonly Dictionary<ISteleStore, string> _connectionStrings = [];
 
     public PostgresAlertStoreConformanceTests(PostgresDatabaseFixture database)
     {
         _database = database;
     }
 
-    protected override async Task<ISteleStore> CreateStoreAsync()
-    {
-        var connectionString = await _database.CreateSchemaAsync();
-        var store = new PostgresSteleStore(connectionString);
-        await store.InitializeAsync(CancellationToken.None);
-        _connectionStrings[store] = connectionString;
-        return store;
-    }
+    protected override async Task<ISteleStore> CreateStoreAsync() => await _database.CreateStoreAsync();
 
-    protected override ISteleStore OpenSameDatabase(ISteleStore store) => new PostgresSteleStore(_connectionStrings[store]);
+    protected override ISteleStore OpenSameDatabase(ISteleStore store) => _database.OpenSameDatabase(store);
 }

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Npgsql;
+using Stele.Storage.Postgres;
 
 namespace Stele.Storage.Tests.Postgres;
 
@@ -10,6 +12,7 @@ namespace Stele.Storage.Tests.Postgres;
 public sealed class PostgresDatabaseFixture : IAsyncLifetime
 {
     private readonly List<string> _roles = [];
+    private readonly ConcurrentDictionary<ISteleStore, string> _storeConnections = new();
     private string? _adminConnectionString;
     private int _schemas;
 
@@ -41,6 +44,19 @@ public sealed class PostgresDatabaseFixture : IAsyncLifetime
         await ExecuteAsync(SuperuserConnectionString, $"CREATE SCHEMA {schema}{authorization};").ConfigureAwait(false);
         return ConnectionStringFor(schema, username);
     }
+
+    /// <summary>An initialized store in a fresh schema of this database (what the conformance suites test).</summary>
+    public async Task<PostgresSteleStore> CreateStoreAsync()
+    {
+        var connectionString = await CreateSchemaAsync().ConfigureAwait(false);
+        var store = new PostgresSteleStore(connectionString);
+        await store.InitializeAsync(CancellationToken.None).ConfigureAwait(false);
+        _storeConnections[store] = connectionString;
+        return store;
+    }
+
+    /// <summary>A second store on the schema of one made by <see cref="CreateStoreAsync"/>, as another node would open it.</summary>
+    public PostgresSteleStore OpenSameDatabase(ISteleStore store) => new(_storeConnections[store]);
 
     public string ConnectionStringFor(string schema, string? username = null)
     {

@@ -8,23 +8,15 @@ namespace Stele.Storage.Tests.Postgres;
 public sealed class PostgresStoreConformanceTests : StoreConformanceTests, IClassFixture<PostgresDatabaseFixture>
 {
     private readonly PostgresDatabaseFixture _database;
-    private readonly Dictionary<ISteleStore, string> _connectionStrings = [];
 
     public PostgresStoreConformanceTests(PostgresDatabaseFixture database)
     {
         _database = database;
     }
 
-    protected override async Task<ISteleStore> CreateStoreAsync()
-    {
-        var connectionString = await _database.CreateSchemaAsync();
-        var store = new PostgresSteleStore(connectionString);
-        await store.InitializeAsync(CancellationToken.None);
-        _connectionStrings[store] = connectionString;
-        return store;
-    }
+    protected override async Task<ISteleStore> CreateStoreAsync() => await _database.CreateStoreAsync();
 
-    protected override ISteleStore OpenSameDatabase(ISteleStore store) => new PostgresSteleStore(_connectionStrings[store]);
+    protected override ISteleStore OpenSameDatabase(ISteleStore store) => _database.OpenSameDatabase(store);
 
     protected override async Task<int> ExecuteRawAsync(ISteleStore store, string sql)
     {

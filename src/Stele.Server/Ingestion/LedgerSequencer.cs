@@ -108,9 +108,9 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     private async Task CatchUpAsync(LedgerHead head, CancellationToken cancellationToken)
     {
         var missing = head.Size - _size;
-        if (missing == 0 && head.ChainHead is not null && head.ChainHead.AsSpan().SequenceEqual(_chainHead))
+        // Nothing appended elsewhere: the usual case on a single node (an empty ledger has no stored chain head).
+        if (missing == 0 && (head.ChainHead is null ? _size == 0 : head.ChainHead.AsSpan().SequenceEqual(_chainHead)))
         {
-            // Nothing appended elsewhere: the usual case on a single node.
             return;
         }
 

@@ -23,9 +23,36 @@ internal sealed class CanonicalJsonWriter
 
     private readonly ArrayBufferWriter<byte> _buffer = new(512);
 
+    // One writer per thread, reused by Encode and Encodes: the writes they run never nest.
+    [ThreadStatic]
+    private static CanonicalJsonWriter? t_reused;
+
     // One flag per open container: true until its first member or element is written.
     private readonly Stack<bool> _first = new();
     private bool _afterName;
+
+    /// <summary>The canonical bytes of <paramref name="value"/> as <paramref name="write"/> writes it, in a new array.</summary>
+    public static byte[] Encode<T>(T value, Action<CanonicalJsonWriter, T> write)
+    {
+        var w = Reused();
+        write(w, value);
+        return w.ToArray();
+    }
+
+    /// <summary>True when <paramref name="bytes"/> are exactly the canonical bytes of <paramref name="value"/> (compared in a reused buffer).</summary>
+    public static bool Encodes<T>(T value, Action<CanonicalJsonWriter, T> write, ReadOnlySpan<byte> bytes)
+    {
+        var w = Reused();
+        write(w, value);
+        return w.Written.SequenceEqual(bytes);
+    }
+
+    private static CanonicalJsonWriter Reused()
+    {
+        var w = t_reused ??= new CanonicalJsonWriter();
+        w.Reset();
+        return w;
+    }
 
     /// <summary>The bytes written so far.</summary>
     public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;

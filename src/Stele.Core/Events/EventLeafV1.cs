@@ -73,24 +73,10 @@ public static class EventLeafV1
     }
 
     /// <summary>Writes the canonical v1 leaf bytes for <paramref name="leaf"/>.</summary>
-    internal static byte[] Write(DecodedLeaf leaf)
-    {
-        var w = new CanonicalJsonWriter();
-        WriteTo(w, leaf);
-        return w.ToArray();
-    }
+    internal static byte[] Write(DecodedLeaf leaf) => CanonicalJsonWriter.Encode(leaf, WriteTo);
 
-    [ThreadStatic]
-    private static CanonicalJsonWriter? t_writer;
-
-    /// <summary>True when <paramref name="bytes"/> are exactly the canonical v1 leaf bytes of <paramref name="leaf"/> (written into a reused buffer).</summary>
-    internal static bool IsCanonicalEncoding(DecodedLeaf leaf, ReadOnlySpan<byte> bytes)
-    {
-        var w = t_writer ??= new CanonicalJsonWriter();
-        w.Reset();
-        WriteTo(w, leaf);
-        return w.Written.SequenceEqual(bytes);
-    }
+    /// <summary>True when <paramref name="bytes"/> are exactly the canonical v1 leaf bytes of <paramref name="leaf"/>.</summary>
+    internal static bool IsCanonicalEncoding(DecodedLeaf leaf, ReadOnlySpan<byte> bytes) => CanonicalJsonWriter.Encodes(leaf, WriteTo, bytes);
 
     private static void WriteTo(CanonicalJsonWriter w, DecodedLeaf leaf)
     {

@@ -42,24 +42,10 @@ public static class EventPayloadV1
 
     /// <summary>Writes the canonical v1 payload bytes.</summary>
     /// <exception cref="ArgumentException">A value cannot be encoded (bad salt, non-object metadata, lone surrogate).</exception>
-    internal static byte[] Write(DecodedPayload payload)
-    {
-        var w = new CanonicalJsonWriter();
-        WriteTo(w, payload);
-        return w.ToArray();
-    }
+    internal static byte[] Write(DecodedPayload payload) => CanonicalJsonWriter.Encode(payload, WriteTo);
 
-    [ThreadStatic]
-    private static CanonicalJsonWriter? t_writer;
-
-    /// <summary>True when <paramref name="bytes"/> are exactly the canonical payload bytes of <paramref name="payload"/> (written into a reused buffer).</summary>
-    private static bool IsCanonicalEncoding(DecodedPayload payload, ReadOnlySpan<byte> bytes)
-    {
-        var w = t_writer ??= new CanonicalJsonWriter();
-        w.Reset();
-        WriteTo(w, payload);
-        return w.Written.SequenceEqual(bytes);
-    }
+    /// <summary>True when <paramref name="bytes"/> are exactly the canonical payload bytes of <paramref name="payload"/>.</summary>
+    private static bool IsCanonicalEncoding(DecodedPayload payload, ReadOnlySpan<byte> bytes) => CanonicalJsonWriter.Encodes(payload, WriteTo, bytes);
 
     private static void WriteTo(CanonicalJsonWriter w, DecodedPayload payload)
     {

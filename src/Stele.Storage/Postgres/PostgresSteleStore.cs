@@ -159,27 +159,11 @@ public sealed partial class PostgresSteleStore : ISteleStore
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-
-        // Round trip 1: force a durable commit whatever the server default, take the ledger's lock
-        // (held until commit or rollback, across every node sharing the database), then read the
-        // size. The size is a separate statement so its snapshot is taken after the lock is held.
-        await using (var check = new NpgsqlBatch(connection, transaction))
+        var head = await LockAndReadHeadAsync(connection, transaction, ledgerId, cancellationToken).ConfigureAwait(false);
+        if (head.Size != expectedSize)
         {
-            check.BatchCommands.Add(Batched(
-                "SELECT set_config('synchronous_commit', 'on', true), pg_advisory_xact_lock($1);",
-                new NpgsqlParameter { Value = LedgerLockNamespace | ledgerId }));
-            check.BatchCommands.Add(Batched(
-                "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE ledger_id = $1;",
-                new NpgsqlParameter { Value = ledgerId }));
-            await using var reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (reader.GetInt64(0) != expectedSize)
-            {
-                await reader.DisposeAsync().ConfigureAwait(false);
-                await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
-                return AppendStatus.SizeConflict;
-            }
+            await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            return AppendStatus.SizeConflict;
         }
 
         return await InsertAndCommitAsync(connection, transaction, ledgerId, events, nodes, cancellationToken).ConfigureAwait(false);
@@ -191,24 +175,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
-        // Round trip 1: durable commit, the ledger's lock (waiters are granted in arrival order, so
-        // nodes take turns), then the head, read after the lock is held.
-        LedgerHead head;
-        await using (var check = new NpgsqlBatch(connection, transaction))
-        {
-            check.BatchCommands.Add(Batched(
-                "SELECT set_config('synchronous_commit', 'on', true), pg_advisory_xact_lock($1);",
-                new NpgsqlParameter { Value = LedgerLockNamespace | ledgerId }));
-            check.BatchCommands.Add(Batched(
-                "SELECT seq, chain_hash FROM events WHERE ledger_id = $1 ORDER BY seq DESC LIMIT 1;",
-                new NpgsqlParameter { Value = ledgerId }));
-            await using var reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            head = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                ? new LedgerHead(reader.GetInt64(0) + 1, (byte[])reader[1])
-                : new LedgerHead(0, null);
-        }
-
+        var head = await LockAndReadHeadAsync(connection, transaction, ledgerId, cancellationToken).ConfigureAwait(false);
         var batch = await build(head).ConfigureAwait(false);
         if (batch.Events.Count == 0)
         {
@@ -222,6 +189,28 @@ public sealed partial class PostgresSteleStore : ISteleStore
         }
 
         return await InsertAndCommitAsync(connection, transaction, ledgerId, batch.Events, batch.Nodes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Round trip 1 of an append: force a durable commit whatever the server default, take the
+    /// ledger's lock (held until commit or rollback, across every node sharing the database; waiters
+    /// are granted in arrival order, so nodes take turns), then read the head. The head is a separate
+    /// statement so its snapshot is taken after the lock is held.
+    /// </summary>
+    private static async Task<LedgerHead> LockAndReadHeadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long ledgerId, CancellationToken cancellationToken)
+    {
+        await using var check = new NpgsqlBatch(connection, transaction);
+        check.BatchCommands.Add(Batched(
+            "SELECT set_config('synchronous_commit', 'on', true), pg_advisory_xact_lock($1);",
+            new NpgsqlParameter { Value = LedgerLockNamespace | ledgerId }));
+        check.BatchCommands.Add(Batched(
+            "SELECT seq, chain_hash FROM events WHERE ledger_id = $1 ORDER BY seq DESC LIMIT 1;",
+            new NpgsqlParameter { Value = ledgerId }));
+        await using var reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new LedgerHead(reader.GetInt64(0) + 1, (byte[])reader[1])
+            : new LedgerHead(0, null);
     }
 
     /// <summary>Round trip 2 and the commit: every row of the group as one array-valued INSERT per table.</summary>
@@ -1016,17 +1005,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new StoredEvent
-            {
-                Seq = reader.GetInt64(0),
-                Id = reader.GetString(1),
-                ReceivedAtMicros = reader.GetInt64(2),
-                IdempotencyKey = NullableString(reader, 3),
-                Leaf = (byte[])reader[4],
-                LeafHash = (byte[])reader[5],
-                ChainHash = (byte[])reader[6],
-                Payload = reader.IsDBNull(7) ? null : (byte[])reader[7],
-            });
+            result.Add(EventRows.Read(reader));
         }
 
         return result;

@@ -2,7 +2,7 @@ using Microsoft.Data.Sqlite;
 
 namespace Stele.Storage.Sqlite;
 
-/// <summary>Setting the parameters of a command that is executed many times (a prepared one).</summary>
+/// <summary>Commands executed many times (prepared ones): keeping them, and setting their parameters.</summary>
 internal static class SqliteCommandParameters
 {
     /// <summary>Sets <paramref name="name"/> to <paramref name="value"/> (null as SQL NULL), adding the parameter the first time.</summary>
@@ -18,6 +18,30 @@ internal static class SqliteCommandParameters
             command.Parameters[index].Value = value ?? DBNull.Value;
         }
 
+        return command;
+    }
+
+    /// <summary>
+    /// A statement of <paramref name="connection"/> kept prepared in <paramref name="cache"/> across
+    /// transactions (a writer runs the same few statements each time), with its parameters declared in
+    /// the order given, enlisted in <paramref name="transaction"/>. Call under the writer's gate.
+    /// </summary>
+    public static SqliteCommand Cached(
+        this Dictionary<string, SqliteCommand> cache, SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] parameters)
+    {
+        if (!cache.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var name in parameters)
+            {
+                command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+
+            cache[sql] = command;
+        }
+
+        command.Transaction = transaction;
         return command;
     }
 }

@@ -196,23 +196,8 @@ public sealed partial class SqliteSteleStore
     }
 
     /// <summary>A statement of the index writer kept prepared across transactions, its parameters declared in order. Call under the index gate.</summary>
-    private SqliteCommand IndexCommand(SqliteConnection writer, SqliteTransaction transaction, string sql, params string[] parameters)
-    {
-        if (!_indexCommands.TryGetValue(sql, out var command))
-        {
-            command = writer.CreateCommand();
-            command.CommandText = sql;
-            foreach (var name in parameters)
-            {
-                command.Parameters.Add(new SqliteParameter { ParameterName = name });
-            }
-
-            _indexCommands[sql] = command;
-        }
-
-        command.Transaction = transaction;
-        return command;
-    }
+    private SqliteCommand IndexCommand(SqliteConnection writer, SqliteTransaction transaction, string sql, params string[] parameters) =>
+        _indexCommands.Cached(writer, transaction, sql, parameters);
 
     /// <summary>The ledger's actions recorded in <c>event_actions</c>, loaded once (only the index writer adds to them).</summary>
     private HashSet<string> KnownActions(SqliteConnection writer, long ledgerId)

@@ -253,23 +253,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
     /// A statement of the ledger-file writer kept prepared across transactions (a group commit runs the
     /// same few statements each time), with its parameters declared in the order given. Call under the write gate.
     /// </summary>
-    private SqliteCommand WriterCommand(SqliteTransaction transaction, string sql, params string[] parameters)
-    {
-        if (!_writerCommands.TryGetValue(sql, out var command))
-        {
-            command = Writer.CreateCommand();
-            command.CommandText = sql;
-            foreach (var name in parameters)
-            {
-                command.Parameters.Add(new SqliteParameter { ParameterName = name });
-            }
-
-            _writerCommands[sql] = command;
-        }
-
-        command.Transaction = transaction;
-        return command;
-    }
+    private SqliteCommand WriterCommand(SqliteTransaction transaction, string sql, params string[] parameters) =>
+        _writerCommands.Cached(Writer, transaction, sql, parameters);
 
     private bool IsIdempotencyConflict(SqliteTransaction transaction, long ledgerId, string key)
     {
@@ -844,11 +829,7 @@ public sealed partial class SqliteSteleStore : ISteleStore
         _writeGate.Dispose();
     }
 
-    private const string SelectEvents =
-        """
-        SELECT e.seq, e.id, e.received_at, e.idempotency_key, e.leaf, e.leaf_hash, e.chain_hash, p.payload
-        FROM events e LEFT JOIN payloads p ON p.ledger_id = e.ledger_id AND p.seq = e.seq
-        """;
+    private const string SelectEvents = SqliteEventQuery.Unfiltered;
 
     private const string SelectKeys =
         "SELECT id, prefix, secret_hash, name, ledger, permissions, created_at, revoked_at, bootstrap FROM api_keys";
@@ -861,17 +842,7 @@ public sealed partial class SqliteSteleStore : ISteleStore
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            result.Add(new StoredEvent
-            {
-                Seq = reader.GetInt64(0),
-                Id = reader.GetString(1),
-                ReceivedAtMicros = reader.GetInt64(2),
-                IdempotencyKey = NullableString(reader, 3),
-                Leaf = (byte[])reader[4],
-                LeafHash = (byte[])reader[5],
-                ChainHash = (byte[])reader[6],
-                Payload = reader.IsDBNull(7) ? null : (byte[])reader[7],
-            });
+            result.Add(EventRows.Read(reader));
         }
 
         return result;

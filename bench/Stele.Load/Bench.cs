@@ -13,6 +13,15 @@ internal static class Bench
             lines.Add((await SqliteCeiling.DurableRowsAsync(batches, 1000, progress, cancellationToken).ConfigureAwait(false)).ToString());
         }
 
+        if (options.Scenarios.Contains("index"))
+        {
+            // The index writer alone, at the fill size (5,000 with --smoke), with small and large transactions.
+            foreach (var size in options.Smoke ? [1000] : new[] { 5000, 20_000, 50_000 })
+            {
+                lines.Add((await IndexWriterBench.RunAsync(options.Fill, size, progress, cancellationToken).ConfigureAwait(false)).ToString());
+            }
+        }
+
         if (options.Scenarios.Contains("diy"))
         {
             var connection = options.Postgres ?? throw new ArgumentException("the diy scenario needs --postgres CONNECTION");
@@ -60,7 +69,7 @@ internal static class Bench
                     "proof" => [await ProofAfterCheckpointAsync(runner, clients, options, cancellationToken).ConfigureAwait(false)],
                     "verify" => [await runner.VerifyAsync(cancellationToken).ConfigureAwait(false)],
                     "http" => [await runner.HealthAsync(clients, options.Duration, cancellationToken).ConfigureAwait(false)],
-                    "ceiling" or "diy" => [],
+                    "ceiling" or "diy" or "index" => [],
                     _ => throw new ArgumentException($"unknown scenario {scenario}"),
                 };
                 foreach (var result in results)

@@ -143,9 +143,8 @@ internal static class SqliteCeiling
         var directory = NewDirectory();
         try
         {
-            await using var store = new SqliteSteleStore(Path.Combine(directory, "stele.db"));
-            await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-            var ledger = (await store.CreateLedgerAsync("default", null, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false))!;
+            var (store, ledger) = await NewStoreAsync(directory, cancellationToken).ConfigureAwait(false);
+            await using var disposeStore = store.ConfigureAwait(false);
             var hash = RandomNumberGenerator.GetBytes(32);
             var recorder = new LatencyRecorder();
             var stopwatch = Stopwatch.StartNew();
@@ -192,14 +191,22 @@ internal static class SqliteCeiling
             json);
     }
 
-    private static string NewDirectory()
+    /// <summary>A store in <paramref name="directory"/> with one empty ledger, "default".</summary>
+    internal static async Task<(SqliteSteleStore Store, LedgerInfo Ledger)> NewStoreAsync(string directory, CancellationToken cancellationToken)
+    {
+        var store = new SqliteSteleStore(Path.Combine(directory, "stele.db"));
+        await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        return (store, (await store.CreateLedgerAsync("default", null, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false))!);
+    }
+
+    internal static string NewDirectory()
     {
         var directory = Path.Combine(Path.GetTempPath(), "stele-ceiling-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         return directory;
     }
 
-    private static void Delete(string directory)
+    internal static void Delete(string directory)
     {
         SqliteConnection.ClearAllPools();
         try

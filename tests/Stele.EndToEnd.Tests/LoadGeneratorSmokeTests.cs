@@ -9,12 +9,12 @@ public sealed partial class LoadGeneratorSmokeTests
     [Fact]
     public async Task Every_scenario_runs_against_a_spawned_server_without_failures()
     {
-        var options = Args.Parse(["--smoke", "--stele", Path.Combine(AppContext.BaseDirectory, "stele.dll"), "--scenarios", "ceiling,http,batch,single,fill,query,proof@2,verify"]);
+        var options = Args.Parse(["--smoke", "--stele", Path.Combine(AppContext.BaseDirectory, "stele.dll"), "--scenarios", "ceiling,index,http,batch,single,fill,query,proof@2,verify"]);
         var lines = await Bench.RunAsync(options, TextWriter.Null, CancellationToken.None);
 
         string[] scenarios =
         [
-            "raw SQLite, same rows and indexes in-line", "raw SQLite, durable rows only", "GET /healthz", "batch ingest", "single-event ingest", "fill to 5,000 events",
+            "raw SQLite, same rows and indexes in-line", "raw SQLite, durable rows only", "index writer alone (1,000/transaction)", "GET /healthz", "batch ingest", "single-event ingest", "fill to 5,000 events",
             "visible in GET /events, during batch ingest", "checkpoint covers it, during batch ingest",
             "visible in GET /events, during single-event ingest", "checkpoint covers it, during single-event ingest",
             "filtered query", "  query: actor", "  query: action pattern", "  query: action suffix + tenant", "  query: tenant + time range",

@@ -14,7 +14,8 @@ namespace Stele.Core.Events;
 /// </remarks>
 internal static class EventTime
 {
-    private const int Length = 27;
+    /// <summary>The length of every time in the one spelling.</summary>
+    internal const int Length = 27;
 
     public static DateTimeOffset Truncate(DateTimeOffset time)
     {
@@ -43,11 +44,17 @@ internal static class EventTime
     public static bool TryParse(string text, out DateTimeOffset time)
     {
         time = default;
-        if (text is not { Length: Length } || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':'
+        return text is not null && TryParse(text.AsSpan(), out time);
+    }
+
+    public static bool TryParse(ReadOnlySpan<char> text, out DateTimeOffset time)
+    {
+        time = default;
+        if (text.Length != Length || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':'
             || text[19] != '.' || text[26] != 'Z'
-            || !TryDigits(text.AsSpan(0, 4), out var year) || !TryDigits(text.AsSpan(5, 2), out var month) || !TryDigits(text.AsSpan(8, 2), out var day)
-            || !TryDigits(text.AsSpan(11, 2), out var hour) || !TryDigits(text.AsSpan(14, 2), out var minute) || !TryDigits(text.AsSpan(17, 2), out var second)
-            || !TryDigits(text.AsSpan(20, 6), out var micros)
+            || !TryDigits(text[..4], out var year) || !TryDigits(text.Slice(5, 2), out var month) || !TryDigits(text.Slice(8, 2), out var day)
+            || !TryDigits(text.Slice(11, 2), out var hour) || !TryDigits(text.Slice(14, 2), out var minute) || !TryDigits(text.Slice(17, 2), out var second)
+            || !TryDigits(text.Slice(20, 6), out var micros)
             || year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
         {
             return false;

@@ -40,6 +40,7 @@ public sealed class LedgerVerifier
     private const int ChainWindow = 4;
 
     private readonly string _ledger;
+    private readonly byte[] _ledgerUtf8;
     private readonly long _firstSeq;
     private readonly int _maxBreaks;
     private readonly CompactRange _range;
@@ -72,6 +73,7 @@ public sealed class LedgerVerifier
         ArgumentException.ThrowIfNullOrEmpty(ledger);
         ArgumentOutOfRangeException.ThrowIfNegative(maxBreaks);
         _ledger = ledger;
+        _ledgerUtf8 = System.Text.Encoding.UTF8.GetBytes(ledger);
         _maxBreaks = maxBreaks;
         _range = range;
         _firstSeq = range.Size;
@@ -138,24 +140,33 @@ public sealed class LedgerVerifier
     }
 
     /// <summary>
-    /// The part of checking a row that does not depend on any other row: its leaf hash, its decoded
-    /// leaf and its payload digest. Thread-safe, so rows can be prepared in parallel and then added in
-    /// seq order with <see cref="Add(LedgerEntry, PreparedEntry)"/>.
+    /// The part of checking a row that does not depend on any other row: its leaf hash, the fields of
+    /// its leaf the checks read (or why it is not a v1 leaf) and its payload digest. Thread-safe, so rows
+    /// can be prepared in parallel and then added in seq order with <see cref="Add(LedgerEntry, PreparedEntry)"/>.
     /// </summary>
     public static PreparedEntry Prepare(LedgerEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         var leafBytes = entry.Leaf.Span;
         var leafHash = MerkleHash.Leaf(leafBytes);
-        DecodedLeaf? leaf = null;
+        LeafFields? leaf = null;
         EventFormatException? problem = null;
-        try
+        var leafDigest = new byte[Sha256Hash.Size];
+        if (CanonicalLeafCheck.TryCheck(leafBytes, leafDigest, out var located))
         {
-            leaf = EventLeafV1.Parse(leafBytes);
+            // The usual case: a canonical leaf is checked without being decoded.
+            leaf = new LeafFields(located, leafDigest);
         }
-        catch (EventFormatException ex)
+        else
         {
-            problem = ex;
+            try
+            {
+                leaf = new LeafFields(EventLeafV1.Parse(leafBytes));
+            }
+            catch (EventFormatException ex)
+            {
+                problem = ex;
+            }
         }
 
         var digest = entry.Payload is { } payload ? Sha256Hash.Hash(payload.Span) : null;
@@ -200,7 +211,7 @@ public sealed class LedgerVerifier
             trusted = false;
         }
 
-        DecodedLeaf? leaf = null;
+        LeafFields? leaf = null;
         if (trusted)
         {
             leaf = prepared.Leaf;
@@ -220,32 +231,32 @@ public sealed class LedgerVerifier
             var digest = prepared.PayloadDigest ?? Sha256Hash.Hash(entry.Payload.Value.Span);
             if (!digest.AsSpan().SequenceEqual(leaf.PayloadDigest))
             {
-                Report(position, leaf.Id, BreakType.PayloadMismatch, Hex(leaf.PayloadDigest), Hex(digest),
+                Report(position, leaf.Id(entry.Leaf.Span), BreakType.PayloadMismatch, Hex(leaf.PayloadDigest), Hex(digest),
                     $"The payload at seq {position} does not hash to the leaf's payload_digest.");
             }
         }
 
         var innerSeq = leaf?.Seq ?? position;
-        var problems = new List<string>(2);
-        if (leaf is not null && !string.Equals(leaf.Ledger, _ledger, StringComparison.Ordinal))
+        List<string>? problems = null;
+        if (leaf is not null && !leaf.BelongsTo(entry.Leaf.Span, _ledger, _ledgerUtf8))
         {
-            problems.Add($"the leaf at seq {position} belongs to ledger \"{leaf.Ledger}\", not \"{_ledger}\"");
+            (problems ??= []).Add($"the leaf at seq {position} belongs to ledger \"{leaf.Ledger(entry.Leaf.Span)}\", not \"{_ledger}\"");
         }
 
         if (innerSeq != position && innerSeq != _previousInnerSeq + 1)
         {
-            problems.Add($"the leaf at seq {position} says seq {innerSeq}, following a leaf that says seq {_previousInnerSeq}");
+            (problems ??= []).Add($"the leaf at seq {position} says seq {innerSeq}, following a leaf that says seq {_previousInnerSeq}");
         }
 
         var (state, expected, actual, linkProblem) = Link(innerSeq, leafHash, entry.StoredChainHash);
         if (linkProblem is not null)
         {
-            problems.Add(linkProblem);
+            (problems ??= []).Add(linkProblem);
         }
 
-        if (problems.Count > 0)
+        if (problems is not null)
         {
-            Report(position, leaf?.Id, BreakType.ChainBreak, expected, actual, Capitalize(string.Join("; ", problems)) + ".");
+            Report(position, leaf?.Id(entry.Leaf.Span), BreakType.ChainBreak, expected, actual, Capitalize(string.Join("; ", problems)) + ".");
         }
 
         _window.Add(state);

@@ -9,25 +9,7 @@ public sealed class CanonicalLeafReaderTests
 {
     public static TheoryData<string> Records() => new() { "minimal", "full", "targets", "unicode" };
 
-    private static EventRecord Sample(string name) => name switch
-    {
-        "minimal" => Minimal(),
-        "full" => Minimal() with
-        {
-            ActorType = "user",
-            ActionCategory = "",
-            Resource = "document",
-            ResourceId = "doc_42",
-            TenantId = "acme",
-            SessionId = "ses_9",
-            IpCountry = "JP",
-            Outcome = EventOutcome.Failure,
-            Version = -7,
-        },
-        "targets" => Minimal() with { Targets = [new EventTarget { Type = "user", Id = "usr_2" }, new EventTarget { Type = "group" }] },
-        "unicode" => Minimal() with { ActorId = "José \"J\" 日本 🙂\n\\\u0001", Resource = "tab\there" },
-        _ => throw new ArgumentOutOfRangeException(nameof(name)),
-    };
+    private static EventRecord Sample(string name) => Named(name);
 
     [Theory]
     [MemberData(nameof(Records))]

@@ -30,6 +30,31 @@ internal static class EventSamples
         OccurredAt = OccurredAt,
     };
 
+    /// <summary>
+    /// Records that cover the leaf's shapes: "minimal", "full" (every optional leaf field), "targets",
+    /// "non-ascii" (raw UTF-8, nothing escaped) and "unicode" (strings the leaf must escape).
+    /// </summary>
+    public static EventRecord Named(string name) => name switch
+    {
+        "minimal" => Minimal(),
+        "full" => Minimal() with
+        {
+            ActorType = "user",
+            ActionCategory = "",
+            Resource = "document",
+            ResourceId = "doc_42",
+            TenantId = "acme",
+            SessionId = "ses_9",
+            IpCountry = "JP",
+            Outcome = EventOutcome.Failure,
+            Version = -7,
+        },
+        "targets" => Minimal() with { Targets = [new EventTarget { Type = "user", Id = "usr_2" }, new EventTarget { Type = "group" }] },
+        "non-ascii" => Minimal() with { ActorId = "José 日本 🙂 \u007f", Resource = "ü" },
+        "unicode" => Minimal() with { ActorId = "José \"J\" 日本 🙂\n\\\u0001", Resource = "tab\there" },
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
     public static EncodedEvent Encode(EventRecord e, string ledger = "default", long seq = 0) =>
         EventEncoderV1.Encode(e, ledger, seq, Id, ReceivedAt, Salt);
 

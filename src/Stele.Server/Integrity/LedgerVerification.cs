@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Stele.Core.Checkpoints;
 using Stele.Core.Merkle;
 using Stele.Core.Verification;
@@ -43,74 +42,63 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
             verifier.AddCheckpoint(ToClaim(opener, $"{key.SignerKey.Name}/{ledger.Name}", stored));
         }
 
-        // Three stages at once: reading rows, the per-row work that needs no other row (hashing and
-        // decoding each leaf, on every core), and the chain and tree, which go strictly in seq order.
-        var chunks = Channel.CreateBounded<(LedgerEntry[] Entries, PreparedEntry[] Prepared)>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
-        var producing = Task.Run(() => ProduceAsync(ledger, start, end, chunks.Writer, cancellationToken), cancellationToken);
-        await foreach (var (entries, prepared) in chunks.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        // Chunks of rows are read and prepared (leaf hashes, leaf checks, payload digests: the work that
+        // needs no other row) several at once, each on its own reader, and handed to the chain and tree
+        // checks strictly in seq order. At most ChunksInFlight chunks are held.
+        var inFlight = new Queue<Task<(LedgerEntry[] Entries, PreparedEntry[] Prepared)>>();
+        var next = start;
+        try
         {
-            for (var i = 0; i < entries.Length; i++)
+            while (next < end || inFlight.Count > 0)
             {
-                verifier.Add(entries[i], prepared[i]);
+                while (next < end && inFlight.Count < ChunksInFlight)
+                {
+                    var (chunkStart, chunkEnd) = (next, Math.Min(next + ChunkSize, end));
+                    inFlight.Enqueue(Task.Run(() => ReadAndPrepareAsync(ledger.Id, chunkStart, chunkEnd, cancellationToken), cancellationToken));
+                    next = chunkEnd;
+                }
+
+                var (entries, prepared) = await inFlight.Dequeue().ConfigureAwait(false);
+                for (var i = 0; i < entries.Length; i++)
+                {
+                    verifier.Add(entries[i], prepared[i]);
+                }
             }
         }
+        finally
+        {
+            // On failure or cancellation, the chunks still being read finish (their outcome unobserved) before this returns.
+            await ((Task)Task.WhenAll(inFlight)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
 
-        await producing.ConfigureAwait(false);
         return verifier.Finish(end);
     }
 
-    private async Task ProduceAsync(LedgerInfo ledger, long start, long end, ChannelWriter<(LedgerEntry[], PreparedEntry[])> chunks, CancellationToken cancellationToken)
+    /// <summary>The rows of [<paramref name="from"/>, <paramref name="to"/>) as the store holds them (missing seqs are absent), each prepared.</summary>
+    private async Task<(LedgerEntry[], PreparedEntry[])> ReadAndPrepareAsync(long ledgerId, long from, long to, CancellationToken cancellationToken)
     {
-        try
+        var entries = new List<LedgerEntry>((int)(to - from));
+        await foreach (var e in store.ReadRangeAsync(ledgerId, from, to, cancellationToken).ConfigureAwait(false))
         {
-            // Reading goes on while earlier chunks are prepared; chunks are handed on in seq order.
-            var preparing = new Queue<Task<(LedgerEntry[], PreparedEntry[])>>();
-            var batch = new List<LedgerEntry>(ChunkSize);
-            await foreach (var e in store.ReadRangeAsync(ledger.Id, start, end, cancellationToken).ConfigureAwait(false))
-            {
-                // A null byte[] would convert to an empty (non-null) memory: map erased payloads explicitly.
-                ReadOnlyMemory<byte>? payload = e.Payload is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(e.Payload);
-                batch.Add(new LedgerEntry(e.Seq, e.Leaf, payload, e.LeafHash, e.ChainHash));
-                if (batch.Count == ChunkSize)
-                {
-                    var full = batch;
-                    preparing.Enqueue(Task.Run(() => Prepare(full), cancellationToken));
-                    batch = new List<LedgerEntry>(ChunkSize);
-                    if (preparing.Count > 2)
-                    {
-                        await chunks.WriteAsync(await preparing.Dequeue().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-                    }
-                }
-            }
-
-            if (batch.Count > 0)
-            {
-                preparing.Enqueue(Task.Run(() => Prepare(batch), cancellationToken));
-            }
-
-            while (preparing.Count > 0)
-            {
-                await chunks.WriteAsync(await preparing.Dequeue().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-            }
-
-            chunks.Complete();
+            // A null byte[] would convert to an empty (non-null) memory: map erased payloads explicitly.
+            ReadOnlyMemory<byte>? payload = e.Payload is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(e.Payload);
+            entries.Add(new LedgerEntry(e.Seq, e.Leaf, payload, e.LeafHash, e.ChainHash));
         }
-        catch (Exception ex)
+
+        var prepared = new PreparedEntry[entries.Count];
+        for (var i = 0; i < prepared.Length; i++)
         {
-            chunks.Complete(ex);
-            throw;
+            prepared[i] = LedgerVerifier.Prepare(entries[i]);
         }
+
+        return (entries.ToArray(), prepared);
     }
 
-    private static (LedgerEntry[], PreparedEntry[]) Prepare(List<LedgerEntry> batch)
-    {
-        var entries = batch.ToArray();
-        var prepared = new PreparedEntry[entries.Length];
-        Parallel.For(0, entries.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => prepared[i] = LedgerVerifier.Prepare(entries[i]));
-        return (entries, prepared);
-    }
+    /// <summary>Rows per chunk, read by one reader.</summary>
+    private const int ChunkSize = 2000;
 
-    private const int ChunkSize = 1024;
+    /// <summary>Chunks read and prepared at once: enough to keep every core busy while the ordered checks run, and a bound on memory.</summary>
+    private static int ChunksInFlight => Math.Clamp(2 * Environment.ProcessorCount, 4, 16);
 
     internal static CheckpointClaim ToClaim(CheckpointVerifier opener, string origin, StoredCheckpoint stored)
     {

@@ -1,0 +1,97 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Stele.Server.Tests;
+
+/// <summary>
+/// <c>GET /verify</c> reads and prepares a ledger in chunks of 2,000 rows, several at once, and checks
+/// the chain and tree strictly in seq order: breaks that straddle a chunk boundary, or fall in a later
+/// chunk, are reported at their seqs exactly as within one chunk, over the whole ledger and over a range.
+/// </summary>
+public sealed class VerificationChunkTests : IAsyncLifetime
+{
+    private const int Events = 6_500;
+    private TestServer _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestServer.StartAsync();
+        for (var batch = 0; batch < Events / 500; batch++)
+        {
+            var events = Enumerable.Range(batch * 500, 500).Select(i => new { actor_id = $"user_{i % 17}", action = "document.viewed", metadata = new { i } });
+            using var response = await _server.Admin.PostAsJsonAsync("api/v1/events/batch", new { events });
+            response.EnsureSuccessStatusCode();
+        }
+
+        await _server.WaitForCheckpointAsync(_server.Admin, "api/v1/", Events);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Breaks_at_and_beyond_chunk_boundaries_are_reported_at_their_seqs()
+    {
+        var clean = await VerifyAsync("api/v1/verify");
+        Assert.True(clean.GetProperty("valid").GetBoolean(), clean.ToString());
+        Assert.Equal(Events, clean.GetProperty("events_checked").GetInt64());
+        var cleanRoot = clean.GetProperty("root_hash").GetString();
+
+        await _server.StopAsync();
+        using (var db = new SqliteConnection($"Data Source={_server.DatabasePath};Pooling=False"))
+        {
+            db.Open();
+            Execute(db, "DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete; DROP TRIGGER IF EXISTS payloads_no_update; DROP TRIGGER IF EXISTS payloads_no_delete;");
+            var ledger = (long)Scalar(db, "SELECT id FROM ledgers WHERE name = 'default'")!;
+            // Swap the last row of the first chunk with the first row of the second.
+            foreach (var table in new[] { "events", "payloads" })
+            {
+                Execute(db, $"UPDATE {table} SET seq = -1 WHERE ledger_id = {ledger} AND seq = 1999");
+                Execute(db, $"UPDATE {table} SET seq = 1999 WHERE ledger_id = {ledger} AND seq = 2000");
+                Execute(db, $"UPDATE {table} SET seq = 2000 WHERE ledger_id = {ledger} AND seq = -1");
+            }
+
+            // Delete a row in the fourth chunk.
+            Execute(db, $"DELETE FROM payloads WHERE ledger_id = {ledger} AND seq = 6001; DELETE FROM events WHERE ledger_id = {ledger} AND seq = 6001;");
+        }
+
+        await _server.RestartAsync();
+        var whole = await VerifyAsync("api/v1/verify");
+        Assert.False(whole.GetProperty("valid").GetBoolean());
+        Assert.Equal(Events - 1, whole.GetProperty("events_checked").GetInt64());
+        var breaks = Breaks(whole);
+        Assert.Equal((1999L, "chain_break"), breaks[0]);
+        Assert.Contains((2000L, "chain_break"), breaks);
+        Assert.Contains((6001L, "missing_event"), breaks);
+        Assert.DoesNotContain(breaks, b => b.Seq is > 2000 and < 6001 && b.Type != "root_mismatch" && b.Type != "checkpoint_inconsistent");
+        Assert.NotEqual(cleanRoot, whole.GetProperty("root_hash").ValueKind == JsonValueKind.String ? whole.GetProperty("root_hash").GetString() : null);
+
+        // A range that starts and ends inside chunks sees only the breaks inside it.
+        var range = await VerifyAsync("api/v1/verify?from=1500&to=2500");
+        Assert.Equal(1000, range.GetProperty("events_checked").GetInt64());
+        var inRange = Breaks(range);
+        Assert.Equal((1999L, "chain_break"), inRange[0]);
+        Assert.Contains((2000L, "chain_break"), inRange);
+        Assert.DoesNotContain(inRange, b => b.Seq is < 1500 or >= 2500);
+    }
+
+    private async Task<JsonElement> VerifyAsync(string path) =>
+        JsonDocument.Parse(await _server.Admin.GetStringAsync(path)).RootElement.Clone();
+
+    private static List<(long Seq, string Type)> Breaks(JsonElement report) =>
+        report.GetProperty("breaks").EnumerateArray().Select(b => (b.GetProperty("seq").GetInt64(), b.GetProperty("type").GetString()!)).ToList();
+
+    private static object? Scalar(SqliteConnection db, string sql)
+    {
+        using var command = db.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static void Execute(SqliteConnection db, string sql)
+    {
+        using var command = db.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

@@ -67,7 +67,7 @@ internal static class Bench
                     "fill" => [await runner.FillAsync(batchClients, 1000, options.Fill, cancellationToken).ConfigureAwait(false)],
                     "query" => await runner.QueryAsync(named.Contains('@', StringComparison.Ordinal) ? clients : options.QueryClients, options.Duration, cancellationToken).ConfigureAwait(false),
                     "proof" => [await ProofAfterCheckpointAsync(runner, clients, options, cancellationToken).ConfigureAwait(false)],
-                    "verify" => [await runner.VerifyAsync(cancellationToken).ConfigureAwait(false)],
+                    "verify" => [await runner.VerifyAsync(progress, cancellationToken).ConfigureAwait(false)],
                     "http" => [await runner.HealthAsync(clients, options.Duration, cancellationToken).ConfigureAwait(false)],
                     "ceiling" or "diy" or "index" => [],
                     _ => throw new ArgumentException($"unknown scenario {scenario}"),

@@ -18,8 +18,7 @@ namespace Stele.Storage.Sqlite;
 /// </para>
 /// <para>
 /// Search uses FTS5's trigram tokenizer with <c>detail=none</c>: the index holds which rows contain each
-/// trigram, not where, which makes it about half as costly to maintain as the positional one. It keeps no
-/// per-row token counts (<c>columnsize=0</c>): they serve only ranking, which Stele does not do. Substring
+/// trigram, not where, which makes it about half as costly to maintain as the positional one. Substring
 /// matches are GLOB patterns, which FTS5 answers from the trigrams and confirms against the stored text.
 /// The text is case-folded by Stele before it is stored, so the tokenizer is case-sensitive.
 /// </para>
@@ -27,7 +26,7 @@ namespace Stele.Storage.Sqlite;
 internal static class SqliteIndexSchema
 {
     /// <summary>Bumped whenever the layout changes; a file of another version is rebuilt, never migrated.</summary>
-    public const int Version = 3;
+    public const int Version = 2;
 
     /// <summary>Bits of the key that hold the seq; the ledger id takes the bits above.</summary>
     public const int SeqBits = 44;
@@ -100,7 +99,7 @@ internal static class SqliteIndexSchema
         ) WITHOUT ROWID;
 
         -- Case-insensitive substring search; the rowid is the event_fields key.
-        CREATE VIRTUAL TABLE event_search USING fts5 (text, tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0);
+        CREATE VIRTUAL TABLE event_search USING fts5 (text, tokenize = 'trigram case_sensitive 1', detail = none);
         """;
 
     /// <summary>The <c>event_fields</c> key of an event: ledger id in the high bits, seq in the low 44.</summary>

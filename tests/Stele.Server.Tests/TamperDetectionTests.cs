@@ -1,7 +1,5 @@
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Stele.Cli.Commands;
 using Stele.Core.Notes;
 using Stele.Core.Verification;
@@ -20,22 +18,15 @@ public sealed class TamperDetectionTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await TestServer.StartAsync();
-        for (var batch = 0; batch < Events / 200; batch++)
+        await _server.IngestAsync(Events, 200, i => new
         {
-            var events = Enumerable.Range(batch * 200, 200).Select(i => new
-            {
-                actor_id = $"user_{i % 17}",
-                actor_name = $"User {i}",
-                action = i % 3 == 0 ? "document.deleted" : "document.viewed",
-                resource = "document",
-                resource_id = $"doc_{i}",
-                metadata = new { i },
-            });
-            using var response = await _server.Admin.PostAsJsonAsync("api/v1/events/batch", new { events });
-            response.EnsureSuccessStatusCode();
-        }
-
-        await _server.WaitForCheckpointAsync(_server.Admin, "api/v1/", Events);
+            actor_id = $"user_{i % 17}",
+            actor_name = $"User {i}",
+            action = i % 3 == 0 ? "document.deleted" : "document.viewed",
+            resource = "document",
+            resource_id = $"doc_{i}",
+            metadata = new { i },
+        });
         var clean = await VerifyThroughApiAsync();
         Assert.True(clean.GetProperty("valid").GetBoolean(), clean.ToString());
         await _server.StopAsync();
@@ -48,9 +39,9 @@ public sealed class TamperDetectionTests : IAsyncLifetime
     {
         Tamper(db =>
         {
-            var leaf = (byte[])Scalar(db, "SELECT leaf FROM events WHERE seq = 5")!;
+            var leaf = (byte[])db.Scalar("SELECT leaf FROM events WHERE seq = 5 AND ledger_id = 2")!;
             var text = Encoding.UTF8.GetString(leaf).Replace("\"user_5\"", "\"user_6\"", StringComparison.Ordinal);
-            Execute(db, "UPDATE events SET leaf = $v WHERE ledger_id = 2 AND seq = 5", Encoding.UTF8.GetBytes(text));
+            db.Execute("UPDATE events SET leaf = $v WHERE ledger_id = 2 AND seq = 5", Encoding.UTF8.GetBytes(text));
         });
 
         await AssertFirstBreakAsync(5, "leaf_mismatch");
@@ -61,9 +52,9 @@ public sealed class TamperDetectionTests : IAsyncLifetime
     {
         Tamper(db =>
         {
-            var payload = (byte[])Scalar(db, "SELECT payload FROM payloads WHERE seq = 9")!;
+            var payload = (byte[])db.Scalar("SELECT payload FROM payloads WHERE seq = 9 AND ledger_id = 2")!;
             var text = Encoding.UTF8.GetString(payload).Replace("User 9", "User X", StringComparison.Ordinal);
-            Execute(db, "UPDATE payloads SET payload = $v WHERE ledger_id = 2 AND seq = 9", Encoding.UTF8.GetBytes(text));
+            db.Execute("UPDATE payloads SET payload = $v WHERE ledger_id = 2 AND seq = 9", Encoding.UTF8.GetBytes(text));
         });
 
         await AssertFirstBreakAsync(9, "payload_mismatch");
@@ -74,8 +65,8 @@ public sealed class TamperDetectionTests : IAsyncLifetime
     {
         Tamper(db =>
         {
-            Execute(db, "DELETE FROM payloads WHERE ledger_id = 2 AND seq = 7");
-            Execute(db, "DELETE FROM events WHERE ledger_id = 2 AND seq = 7");
+            db.Execute("DELETE FROM payloads WHERE ledger_id = 2 AND seq = 7");
+            db.Execute("DELETE FROM events WHERE ledger_id = 2 AND seq = 7");
         });
 
         await AssertFirstBreakAsync(7, "missing_event");
@@ -89,16 +80,16 @@ public sealed class TamperDetectionTests : IAsyncLifetime
             // Make room at seq 11 by moving every later row up by one, then insert a copy of seq 3.
             foreach (var table in new[] { "events", "payloads" })
             {
-                Execute(db, $"UPDATE {table} SET seq = -(seq + 1) WHERE ledger_id = 2 AND seq >= 11");
-                Execute(db, $"UPDATE {table} SET seq = -seq WHERE ledger_id = 2 AND seq < 0");
+                db.Execute($"UPDATE {table} SET seq = -(seq + 1) WHERE ledger_id = 2 AND seq >= 11");
+                db.Execute($"UPDATE {table} SET seq = -seq WHERE ledger_id = 2 AND seq < 0");
             }
 
-            Execute(db,
+            db.Execute(
                 """
                 INSERT INTO events (ledger_id, seq, id, received_at, idempotency_key, leaf, leaf_hash, chain_hash)
                 SELECT ledger_id, 11, 'evt_forged', received_at, NULL, leaf, leaf_hash, chain_hash FROM events WHERE ledger_id = 2 AND seq = 3
                 """);
-            Execute(db, "INSERT INTO payloads (ledger_id, seq, payload) SELECT ledger_id, 11, payload FROM payloads WHERE ledger_id = 2 AND seq = 3");
+            db.Execute("INSERT INTO payloads (ledger_id, seq, payload) SELECT ledger_id, 11, payload FROM payloads WHERE ledger_id = 2 AND seq = 3");
         });
 
         await AssertFirstBreakAsync(11, "chain_break");
@@ -111,9 +102,9 @@ public sealed class TamperDetectionTests : IAsyncLifetime
         {
             foreach (var table in new[] { "events", "payloads" })
             {
-                Execute(db, $"UPDATE {table} SET seq = -1 WHERE ledger_id = 2 AND seq = 3");
-                Execute(db, $"UPDATE {table} SET seq = 3 WHERE ledger_id = 2 AND seq = 4");
-                Execute(db, $"UPDATE {table} SET seq = 4 WHERE ledger_id = 2 AND seq = -1");
+                db.Execute($"UPDATE {table} SET seq = -1 WHERE ledger_id = 2 AND seq = 3");
+                db.Execute($"UPDATE {table} SET seq = 3 WHERE ledger_id = 2 AND seq = 4");
+                db.Execute($"UPDATE {table} SET seq = 4 WHERE ledger_id = 2 AND seq = -1");
             }
         });
 
@@ -126,18 +117,11 @@ public sealed class TamperDetectionTests : IAsyncLifetime
         }
     }
 
-    private void Tamper(Action<SqliteConnection> change)
+    private void Tamper(Action<TamperedLedgerFile> change)
     {
-        using var db = new SqliteConnection($"Data Source={_server.DatabasePath};Pooling=False");
-        db.Open();
-        foreach (var table in new[] { "events", "payloads", "tree_nodes", "checkpoints" })
-        {
-            Execute(db, $"DROP TRIGGER IF EXISTS {table}_no_update");
-            Execute(db, $"DROP TRIGGER IF EXISTS {table}_no_delete");
-        }
-
+        using var db = new TamperedLedgerFile(_server.DatabasePath);
         // The default ledger is the second one created (after _system); the statements below name it as ledger_id 2.
-        Assert.Equal(2L, (long)Scalar(db, "SELECT id FROM ledgers WHERE name = 'default'")!);
+        Assert.Equal(2L, db.DefaultLedgerId);
         change(db);
     }
 
@@ -169,23 +153,4 @@ public sealed class TamperDetectionTests : IAsyncLifetime
 
     private async Task<JsonElement> VerifyThroughApiAsync() =>
         JsonDocument.Parse(await _server.Admin.GetStringAsync("api/v1/verify")).RootElement.Clone();
-
-    private static object? Scalar(SqliteConnection db, string sql)
-    {
-        using var command = db.CreateCommand();
-        command.CommandText = sql.Contains("FROM ledgers", StringComparison.Ordinal) ? sql : sql + " AND ledger_id = 2";
-        return command.ExecuteScalar();
-    }
-
-    private static void Execute(SqliteConnection db, string sql, byte[]? value = null)
-    {
-        using var command = db.CreateCommand();
-        command.CommandText = sql;
-        if (value is not null)
-        {
-            command.Parameters.AddWithValue("$v", value);
-        }
-
-        command.ExecuteNonQuery();
-    }
 }

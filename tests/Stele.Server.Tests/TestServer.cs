@@ -135,6 +135,23 @@ public sealed class TestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Ingests events 0 to <paramref name="count"/> - 1 of the default ledger, made by <paramref name="make"/>,
+    /// through <c>POST /events/batch</c> in batches of <paramref name="batchSize"/>, and waits for a
+    /// signed checkpoint covering them.
+    /// </summary>
+    public async Task IngestAsync(int count, int batchSize, Func<int, object> make)
+    {
+        for (var first = 0; first < count; first += batchSize)
+        {
+            var events = Enumerable.Range(first, Math.Min(batchSize, count - first)).Select(make);
+            using var response = await Admin.PostAsJsonAsync("api/v1/events/batch", new { events }).ConfigureAwait(false);
+            response.EnsureSuccessStatusCode();
+        }
+
+        await WaitForCheckpointAsync(Admin, "api/v1/", count).ConfigureAwait(false);
+    }
+
     /// <summary>Waits until the ledger has a signed checkpoint of at least <paramref name="size"/>.</summary>
     public async Task<JsonElement> WaitForCheckpointAsync(HttpClient client, string ledgerPrefix, long size)
     {

@@ -1,6 +1,4 @@
-using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 
 namespace Stele.Server.Tests;
 
@@ -17,14 +15,7 @@ public sealed class VerificationChunkTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await TestServer.StartAsync();
-        for (var batch = 0; batch < Events / 500; batch++)
-        {
-            var events = Enumerable.Range(batch * 500, 500).Select(i => new { actor_id = $"user_{i % 17}", action = "document.viewed", metadata = new { i } });
-            using var response = await _server.Admin.PostAsJsonAsync("api/v1/events/batch", new { events });
-            response.EnsureSuccessStatusCode();
-        }
-
-        await _server.WaitForCheckpointAsync(_server.Admin, "api/v1/", Events);
+        await _server.IngestAsync(Events, 500, i => new { actor_id = $"user_{i % 17}", action = "document.viewed", metadata = new { i } });
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
@@ -38,21 +29,19 @@ public sealed class VerificationChunkTests : IAsyncLifetime
         var cleanRoot = clean.GetProperty("root_hash").GetString();
 
         await _server.StopAsync();
-        using (var db = new SqliteConnection($"Data Source={_server.DatabasePath};Pooling=False"))
+        using (var db = new TamperedLedgerFile(_server.DatabasePath))
         {
-            db.Open();
-            Execute(db, "DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete; DROP TRIGGER IF EXISTS payloads_no_update; DROP TRIGGER IF EXISTS payloads_no_delete;");
-            var ledger = (long)Scalar(db, "SELECT id FROM ledgers WHERE name = 'default'")!;
+            var ledger = db.DefaultLedgerId;
             // Swap the last row of the first chunk with the first row of the second.
             foreach (var table in new[] { "events", "payloads" })
             {
-                Execute(db, $"UPDATE {table} SET seq = -1 WHERE ledger_id = {ledger} AND seq = 1999");
-                Execute(db, $"UPDATE {table} SET seq = 1999 WHERE ledger_id = {ledger} AND seq = 2000");
-                Execute(db, $"UPDATE {table} SET seq = 2000 WHERE ledger_id = {ledger} AND seq = -1");
+                db.Execute($"UPDATE {table} SET seq = -1 WHERE ledger_id = {ledger} AND seq = 1999");
+                db.Execute($"UPDATE {table} SET seq = 1999 WHERE ledger_id = {ledger} AND seq = 2000");
+                db.Execute($"UPDATE {table} SET seq = 2000 WHERE ledger_id = {ledger} AND seq = -1");
             }
 
             // Delete a row in the fourth chunk.
-            Execute(db, $"DELETE FROM payloads WHERE ledger_id = {ledger} AND seq = 6001; DELETE FROM events WHERE ledger_id = {ledger} AND seq = 6001;");
+            db.Execute($"DELETE FROM payloads WHERE ledger_id = {ledger} AND seq = 6001; DELETE FROM events WHERE ledger_id = {ledger} AND seq = 6001;");
         }
 
         await _server.RestartAsync();
@@ -80,18 +69,4 @@ public sealed class VerificationChunkTests : IAsyncLifetime
 
     private static List<(long Seq, string Type)> Breaks(JsonElement report) =>
         report.GetProperty("breaks").EnumerateArray().Select(b => (b.GetProperty("seq").GetInt64(), b.GetProperty("type").GetString()!)).ToList();
-
-    private static object? Scalar(SqliteConnection db, string sql)
-    {
-        using var command = db.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
-    }
-
-    private static void Execute(SqliteConnection db, string sql)
-    {
-        using var command = db.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
 }

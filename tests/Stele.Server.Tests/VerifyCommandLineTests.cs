@@ -1,6 +1,4 @@
-using System.Net.Http.Json;
 using System.Text;
-using Microsoft.Data.Sqlite;
 
 namespace Stele.Server.Tests;
 
@@ -16,21 +14,14 @@ public sealed class VerifyCommandLineTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await TestServer.StartAsync();
-        for (var batch = 0; batch < Events / 250; batch++)
+        await _server.IngestAsync(Events, 250, i => new
         {
-            var events = Enumerable.Range(batch * 250, 250).Select(i => new
-            {
-                actor_id = $"user_{i}",
-                actor_name = $"User {i}",
-                action = "document.viewed",
-                resource = "document",
-                resource_id = $"doc_{i}",
-            });
-            using var response = await _server.Admin.PostAsJsonAsync("api/v1/events/batch", new { events });
-            response.EnsureSuccessStatusCode();
-        }
-
-        await _server.WaitForCheckpointAsync(_server.Admin, "api/v1/", Events);
+            actor_id = $"user_{i}",
+            actor_name = $"User {i}",
+            action = "document.viewed",
+            resource = "document",
+            resource_id = $"doc_{i}",
+        });
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
@@ -80,27 +71,17 @@ public sealed class VerifyCommandLineTests : IAsyncLifetime
     public async Task A_tampered_ledger_exits_1_and_prints_each_break_with_its_seq_and_type()
     {
         await _server.StopAsync();
-        using (var db = new SqliteConnection($"Data Source={_server.DatabasePath};Pooling=False"))
+        using (var db = new TamperedLedgerFile(_server.DatabasePath))
         {
-            db.Open();
-            foreach (var table in new[] { "events", "payloads" })
-            {
-                Execute(db, $"DROP TRIGGER IF EXISTS {table}_no_update");
-                Execute(db, $"DROP TRIGGER IF EXISTS {table}_no_delete");
-            }
-
             const string Default = "(SELECT id FROM ledgers WHERE name = 'default')";
-            var leaf = Encoding.UTF8.GetString((byte[])Scalar(db, $"SELECT leaf FROM events WHERE ledger_id = {Default} AND seq = 5")!);
-            using (var update = db.CreateCommand())
-            {
-                update.CommandText = $"UPDATE events SET leaf = $leaf WHERE ledger_id = {Default} AND seq = 5";
-                update.Parameters.AddWithValue("$leaf", Encoding.UTF8.GetBytes(leaf.Replace("\"user_5\"", "\"user_6\"", StringComparison.Ordinal)));
-                Assert.Equal(1, update.ExecuteNonQuery());
-            }
+            var leaf = Encoding.UTF8.GetString((byte[])db.Scalar($"SELECT leaf FROM events WHERE ledger_id = {Default} AND seq = 5")!);
+            Assert.Equal(1, db.Execute(
+                $"UPDATE events SET leaf = $v WHERE ledger_id = {Default} AND seq = 5",
+                Encoding.UTF8.GetBytes(leaf.Replace("\"user_5\"", "\"user_6\"", StringComparison.Ordinal))));
 
             foreach (var table in new[] { "payloads", "events" })
             {
-                Execute(db, $"DELETE FROM {table} WHERE ledger_id = {Default} AND seq = 700");
+                db.Execute($"DELETE FROM {table} WHERE ledger_id = {Default} AND seq = 700");
             }
         }
 
@@ -117,19 +98,5 @@ public sealed class VerifyCommandLineTests : IAsyncLifetime
         Assert.All(breaks, l => Assert.Matches(@"^BREAK seq \d+ [a-z_]+( evt_[0-9A-Z]{26})?: ", l));
         Assert.Equal($"FAILED: {breaks.Count} break(s).", lines[^1]);
         Assert.Equal("verified 1,000 of 1,000 events (100.0%)", SteleCommand.Lines(result.Error)[^1]);
-    }
-
-    private static object? Scalar(SqliteConnection db, string sql)
-    {
-        using var command = db.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
-    }
-
-    private static void Execute(SqliteConnection db, string sql)
-    {
-        using var command = db.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
     }
 }

@@ -244,12 +244,8 @@ internal static class CanonicalLeafCheck
 
             var type = _reader.TokenType;
             var closes = type is JsonTokenType.EndObject or JsonTokenType.EndArray;
-            // Right after "{", "[" or before "}", "]" nothing separates tokens; after a name, ":"; else ",".
-            var expected = _afterOpen || closes ? _end : _end + 1;
-            if (_afterName)
-            {
-                expected = _end + 1;
-            }
+            // After a name one ":"; right after "{" or "[", or before "}" or "]", nothing; else one ",".
+            var expected = !_afterName && (_afterOpen || closes) ? _end : _end + 1;
 
             if (_reader.TokenStartIndex != expected)
             {

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using static Stele.Server.Tests.Alerts.AlertTestServer;
 
 namespace Stele.Server.Tests.Alerts;
@@ -59,14 +58,8 @@ public sealed class TamperMonitorTests
 
     private static void Tamper(TestServer server, string sql)
     {
-        using var db = new SqliteConnection($"Data Source={server.DatabasePath};Pooling=False");
-        db.Open();
-        using var command = db.CreateCommand();
-        command.CommandText = "DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete;";
-        command.ExecuteNonQuery();
-        command.CommandText = "SELECT id FROM ledgers WHERE name = 'default'";
-        Assert.Equal(2L, (long)command.ExecuteScalar()!);
-        command.CommandText = sql;
-        Assert.Equal(1, command.ExecuteNonQuery());
+        using var db = new TamperedLedgerFile(server.DatabasePath);
+        Assert.Equal(2L, db.DefaultLedgerId);
+        Assert.Equal(1, db.Execute(sql));
     }
 }

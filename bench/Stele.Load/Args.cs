@@ -22,20 +22,30 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            T Number<T>()
+                where T : System.Numerics.INumber<T>
+            {
+                var option = args[i];
+                var text = Next();
+                return T.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= T.Zero && (typeof(T) == typeof(double) || T.IsInteger(value))
+                    ? value
+                    : throw new ArgumentException($"{option} needs a non-negative {(typeof(T) == typeof(double) ? "number" : "whole number")}, not '{text}'");
+            }
+
             switch (args[i])
             {
                 case "--url": url = new Uri(Next().TrimEnd('/') + "/"); break;
                 case "--key": key = Next(); break;
                 case "--stele": dll = Next(); break;
-                case "--clients": clients = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--seconds": seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--clients": clients = Number<int>(); break;
+                case "--seconds": seconds = Number<double>(); break;
                 case "--scenarios": scenarios = Next().Split(','); break;
                 case "--smoke": smoke = true; break;
                 case "--postgres": postgres = Next(); break;
-                case "--fill": fill = long.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--probe-ms": probeMilliseconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--query-clients": queryClients = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--server-pid": serverPid = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--fill": fill = Number<long>(); break;
+                case "--probe-ms": probeMilliseconds = Number<double>(); break;
+                case "--query-clients": queryClients = Number<int>(); break;
+                case "--server-pid": serverPid = Number<int>(); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }

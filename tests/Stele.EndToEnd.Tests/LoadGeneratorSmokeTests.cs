@@ -43,6 +43,36 @@ public sealed partial class LoadGeneratorSmokeTests
         Assert.Contains("proof@many", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--help", 0, "stele load generator. Usage:")]
+    [InlineData("--bogus", 2, "unknown option --bogus")]
+    [InlineData("--clients many", 2, "--clients needs a non-negative whole number, not 'many'")]
+    [InlineData("--fill 1.5", 2, "--fill needs a non-negative whole number, not '1.5'")]
+    [InlineData("--seconds -1", 2, "--seconds needs a non-negative number, not '-1'")]
+    [InlineData("--seconds", 2, "--seconds needs a value")]
+    public async Task The_command_line_prints_its_usage_on_help_and_names_a_bad_option_without_a_stack_trace(string arguments, int exitCode, string expected)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Stele.Load.dll"));
+        foreach (var argument in arguments.Split(' '))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        var all = await output + await error;
+        Assert.Equal(exitCode, process.ExitCode);
+        Assert.Contains(expected, all, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", all, StringComparison.Ordinal);
+        if (exitCode != 0)
+        {
+            Assert.Contains("Usage:", await error, StringComparison.Ordinal);
+        }
+    }
+
     [GeneratedRegex(@"ops\s+([\d,]+)")]
     private static partial Regex Ops();
 }

@@ -10,8 +10,9 @@ namespace Stele.Server.Integrity;
 /// costs 255 node hashes (each about 350 ns through .NET's SHA-256) plus reading 256 leaf hashes, for
 /// every proof; this keeps, per full level-0 tile, its 16 nodes at level 4 (512 bytes per 256
 /// events), so a proof needs only the 16 leaf hashes of its own group and about 30 node hashes.
-/// Tiles of level 1 and above (one per 65,536 events, and the partial ones at the right edge) are
-/// kept whole with every level rebuilt. Everything kept describes full tiles or fixed-width
+/// Tiles of level 1 and above (one per 65,536 events) and the partial tiles of every level at the
+/// right edge of a tree size (which every proof at that size needs) are kept whole with every level
+/// rebuilt. Everything kept describes full tiles or fixed-width
 /// prefixes of tiles, which never change once stored.
 /// </summary>
 /// <remarks>
@@ -24,12 +25,16 @@ internal sealed class ProofTiles(ISteleStore store)
     public const int MaxSummaries = 131_072;
 
     private const int MaxUpperTiles = 1024;
+
+    /// <summary>Partial tiles kept: the right edges of the few tree sizes proofs are asked for at a time.</summary>
+    private const int MaxPartialTiles = 64;
     private const int GroupLevel = 4;
     private const int Group = 1 << GroupLevel;
     private const int GroupsPerTile = TileCoordinate.FullWidth / Group;
 
     private readonly ConcurrentDictionary<(long Ledger, long Tile), byte[]> _summaries = new();
     private readonly ConcurrentDictionary<(long Ledger, TileCoordinate Tile), byte[][]> _upper = new();
+    private readonly ConcurrentDictionary<(long Ledger, TileCoordinate Tile), byte[][]> _partial = new();
     private readonly ConcurrentDictionary<long, long> _warmedTiles = new();
 
     private ISteleStore Store => store;
@@ -127,12 +132,15 @@ internal sealed class ProofTiles(ISteleStore store)
     }
 
     /// <summary>
-    /// A tile of level ≥ 1 with every level rebuilt, kept (a few per million events). A partial one is
-    /// kept under its width: the first hashes of a tile never change once stored.
+    /// A tile with every level rebuilt, kept: full tiles of level ≥ 1 (a few per million events) and
+    /// partial tiles of any level, the right edge of a tree size, which every proof at that size
+    /// needs. A partial tile is kept under its width: the first hashes of a tile never change once
+    /// stored, so a wider one is another entry.
     /// </summary>
-    private byte[][] UpperLevels(long ledgerId, TileCoordinate tile)
+    private byte[][] TileLevels(long ledgerId, TileCoordinate tile)
     {
-        if (_upper.TryGetValue((ledgerId, tile), out var levels))
+        var (cache, max) = tile.IsFull ? (_upper, MaxUpperTiles) : (_partial, MaxPartialTiles);
+        if (cache.TryGetValue((ledgerId, tile), out var levels))
         {
             return levels;
         }
@@ -158,12 +166,12 @@ internal sealed class ProofTiles(ISteleStore store)
             levels[s] = current;
         }
 
-        if (_upper.Count >= MaxUpperTiles)
+        if (cache.Count >= max)
         {
-            _upper.Clear();
+            cache.Clear();
         }
 
-        _upper.TryAdd((ledgerId, tile), levels);
+        cache.TryAdd((ledgerId, tile), levels);
         return levels;
     }
 
@@ -178,14 +186,9 @@ internal sealed class ProofTiles(ISteleStore store)
         {
             var tile = TileMath.TileForNode(level, index, treeSize);
             var levelInTile = level % TileCoordinate.Height;
-            if (tile.Level == 0 && !tile.IsFull)
+            if (tile.Level > 0 || !tile.IsFull)
             {
-                return _fallback.GetNode(level, index);
-            }
-
-            if (tile.Level > 0)
-            {
-                var levels = owner.UpperLevels(ledgerId, tile);
+                var levels = owner.TileLevels(ledgerId, tile);
                 var offset = index - (tile.Index << (TileCoordinate.Height - levelInTile));
                 return levels[levelInTile].AsSpan((int)offset * MerkleHash.Size, MerkleHash.Size).ToArray();
             }

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Stele.Core.Verification;
 
 namespace Stele.Storage;
 
@@ -20,4 +21,8 @@ internal static class EventRows
         ChainHash = (byte[])reader[6],
         Payload = reader.IsDBNull(7) ? null : (byte[])reader[7],
     };
+
+    /// <summary>A verification entry; a null payload stays null (a null byte[] would convert to empty memory).</summary>
+    public static LedgerEntry Entry(long seq, byte[] leaf, byte[]? payload, byte[] leafHash, byte[] chainHash) =>
+        new(seq, leaf, payload is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(payload), leafHash, chainHash);
 }

@@ -1,3 +1,4 @@
+using Stele.Core.Verification;
 using Stele.Storage.Alerts;
 
 namespace Stele.Storage;
@@ -90,6 +91,23 @@ public interface ISteleStore : IAlertStore, IAsyncDisposable
 
     /// <summary>Events with fromSeq ≤ seq &lt; toSeq in seq order, read in pages.</summary>
     IAsyncEnumerable<StoredEvent> ReadRangeAsync(long ledgerId, long fromSeq, long toSeq, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What verification reads of the events with fromSeq ≤ seq &lt; toSeq, in seq order (a missing seq
+    /// is absent): each one's seq, leaf, payload (null when erased) and stored leaf and chain hashes,
+    /// and nothing else of the row. Meant for bounded chunks: the whole range is returned at once.
+    /// </summary>
+    /// <remarks>The default reads <see cref="ReadRangeAsync"/>; a backend may read less.</remarks>
+    async Task<IReadOnlyList<LedgerEntry>> ReadLedgerEntriesAsync(long ledgerId, long fromSeq, long toSeq, CancellationToken cancellationToken)
+    {
+        var entries = new List<LedgerEntry>((int)Math.Clamp(toSeq - fromSeq, 0, 100_000));
+        await foreach (var e in ReadRangeAsync(ledgerId, fromSeq, toSeq, cancellationToken).ConfigureAwait(false))
+        {
+            entries.Add(EventRows.Entry(e.Seq, e.Leaf, e.Payload, e.LeafHash, e.ChainHash));
+        }
+
+        return entries;
+    }
 
     /// <summary>Concatenated 32-byte leaf hashes of seqs [start, start + count) (fewer if not stored).</summary>
     byte[] ReadLeafHashes(long ledgerId, long start, int count);

@@ -77,21 +77,14 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
     /// <summary>The rows of [<paramref name="from"/>, <paramref name="to"/>) as the store holds them (missing seqs are absent), each prepared.</summary>
     private async Task<(LedgerEntry[], PreparedEntry[])> ReadAndPrepareAsync(long ledgerId, long from, long to, CancellationToken cancellationToken)
     {
-        var entries = new List<LedgerEntry>((int)(to - from));
-        await foreach (var e in store.ReadRangeAsync(ledgerId, from, to, cancellationToken).ConfigureAwait(false))
-        {
-            // A null byte[] would convert to an empty (non-null) memory: map erased payloads explicitly.
-            ReadOnlyMemory<byte>? payload = e.Payload is null ? (ReadOnlyMemory<byte>?)null : new ReadOnlyMemory<byte>(e.Payload);
-            entries.Add(new LedgerEntry(e.Seq, e.Leaf, payload, e.LeafHash, e.ChainHash));
-        }
-
+        var entries = await store.ReadLedgerEntriesAsync(ledgerId, from, to, cancellationToken).ConfigureAwait(false);
         var prepared = new PreparedEntry[entries.Count];
         for (var i = 0; i < prepared.Length; i++)
         {
             prepared[i] = LedgerVerifier.Prepare(entries[i]);
         }
 
-        return (entries.ToArray(), prepared);
+        return (entries as LedgerEntry[] ?? [.. entries], prepared);
     }
 
     /// <summary>Rows per chunk, read by one reader.</summary>

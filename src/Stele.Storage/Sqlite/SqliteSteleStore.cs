@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Stele.Core.Verification;
 
 namespace Stele.Storage.Sqlite;
 
@@ -419,6 +420,43 @@ public sealed partial class SqliteSteleStore : ISteleStore
 
             next = page[^1].Seq + 1;
         }
+    }
+
+    /// <summary>
+    /// Two ordered scans merged by seq, in one read transaction: the events' columns verification
+    /// needs, and the payloads beside them, instead of a payload lookup per event.
+    /// </summary>
+    public async Task<IReadOnlyList<LedgerEntry>> ReadLedgerEntriesAsync(long ledgerId, long fromSeq, long toSeq, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = connection.Prepared("SELECT seq, leaf, leaf_hash, chain_hash FROM events WHERE ledger_id = $ledger AND seq >= $from AND seq < $to ORDER BY seq;");
+        var payloads = connection.Prepared("SELECT seq, payload FROM payloads WHERE ledger_id = $ledger AND seq >= $from AND seq < $to ORDER BY seq;");
+        foreach (var command in new[] { rows, payloads })
+        {
+            command.Set("$ledger", ledgerId);
+            command.Set("$from", fromSeq);
+            command.Set("$to", toSeq);
+        }
+
+        var entries = new List<LedgerEntry>((int)Math.Clamp(toSeq - fromSeq, 0, 100_000));
+        // The events reader stays open while the payloads are read: both see its snapshot.
+        using var events = rows.ExecuteReader();
+        using var stored = payloads.ExecuteReader();
+        var payloadSeq = stored.Read() ? stored.GetInt64(0) : long.MaxValue;
+        while (events.Read())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var seq = events.GetInt64(0);
+            while (payloadSeq < seq)
+            {
+                payloadSeq = stored.Read() ? stored.GetInt64(0) : long.MaxValue;
+            }
+
+            var payload = payloadSeq == seq ? (byte[])stored[1] : null;
+            entries.Add(EventRows.Entry(seq, (byte[])events[1], payload, (byte[])events[2], (byte[])events[3]));
+        }
+
+        return entries;
     }
 
     public byte[] ReadLeafHashes(long ledgerId, long start, int count)

@@ -12,8 +12,8 @@ namespace Stele.Server.Integrity;
 /// events), so a proof needs only the 16 leaf hashes of its own group and about 30 node hashes.
 /// Tiles of level 1 and above (one per 65,536 events) and the partial tiles of every level at the
 /// right edge of a tree size (which every proof at that size needs) are kept whole with every level
-/// rebuilt. Everything kept describes full tiles or fixed-width
-/// prefixes of tiles, which never change once stored.
+/// rebuilt. Everything kept describes full tiles or fixed-width prefixes of tiles, which never
+/// change once stored.
 /// </summary>
 /// <remarks>
 /// Summaries are computed when a proof first needs one, and ahead of time up to each new checkpoint
@@ -28,6 +28,7 @@ internal sealed class ProofTiles(ISteleStore store)
 
     /// <summary>Partial tiles kept: the right edges of the few tree sizes proofs are asked for at a time.</summary>
     private const int MaxPartialTiles = 64;
+
     private const int GroupLevel = 4;
     private const int Group = 1 << GroupLevel;
     private const int GroupsPerTile = TileCoordinate.FullWidth / Group;

@@ -45,7 +45,7 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
         // Chunks of rows are read and prepared (leaf hashes, leaf checks, payload digests: the work that
         // needs no other row) several at once, each on its own reader, and handed to the chain and tree
         // checks strictly in seq order. At most ChunksInFlight chunks are held.
-        var inFlight = new Queue<Task<(LedgerEntry[] Entries, PreparedEntry[] Prepared)>>();
+        var inFlight = new Queue<Task<(IReadOnlyList<LedgerEntry> Entries, PreparedEntry[] Prepared)>>();
         var next = start;
         try
         {
@@ -59,7 +59,7 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
                 }
 
                 var (entries, prepared) = await inFlight.Dequeue().ConfigureAwait(false);
-                for (var i = 0; i < entries.Length; i++)
+                for (var i = 0; i < entries.Count; i++)
                 {
                     verifier.Add(entries[i], prepared[i]);
                 }
@@ -75,7 +75,7 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
     }
 
     /// <summary>The rows of [<paramref name="from"/>, <paramref name="to"/>) as the store holds them (missing seqs are absent), each prepared.</summary>
-    private async Task<(LedgerEntry[], PreparedEntry[])> ReadAndPrepareAsync(long ledgerId, long from, long to, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<LedgerEntry>, PreparedEntry[])> ReadAndPrepareAsync(long ledgerId, long from, long to, CancellationToken cancellationToken)
     {
         var entries = await store.ReadLedgerEntriesAsync(ledgerId, from, to, cancellationToken).ConfigureAwait(false);
         var prepared = new PreparedEntry[entries.Count];
@@ -84,7 +84,7 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
             prepared[i] = LedgerVerifier.Prepare(entries[i]);
         }
 
-        return (entries as LedgerEntry[] ?? [.. entries], prepared);
+        return (entries, prepared);
     }
 
     /// <summary>Rows per chunk, read by one reader.</summary>

@@ -176,12 +176,15 @@ internal sealed class ProofTiles(ISteleStore store)
         return levels;
     }
 
-    /// <summary>One proof's view: full tiles from the shared caches, everything else through a plain tile source.</summary>
+    /// <summary>One proof's view: tiles from the shared caches; a plain tile source only when a summary or group cannot be read whole.</summary>
     private sealed class Source(ProofTiles owner, long ledgerId, long treeSize) : IMerkleNodeSource
     {
-        private readonly TileNodeSource _fallback = StoredTiles.NodeSource(owner.Store, ledgerId, treeSize);
+        // Needed only when a summary or a group cannot be read whole; made then, not for every proof.
+        private TileNodeSource? _fallback;
         private long _groupStart = -1;
         private byte[] _group = [];
+
+        private TileNodeSource Fallback => _fallback ??= StoredTiles.NodeSource(owner.Store, ledgerId, treeSize);
 
         public byte[] GetNode(int level, long index)
         {
@@ -201,7 +204,7 @@ internal sealed class ProofTiles(ISteleStore store)
                 var summary = owner.Summary(ledgerId, tile.Index);
                 if (summary is null)
                 {
-                    return _fallback.GetNode(level, index);
+                    return Fallback.GetNode(level, index);
                 }
 
                 var firstGroup = (int)((firstLeaf - (tile.Index * TileCoordinate.FullWidth)) / Group);
@@ -216,7 +219,7 @@ internal sealed class ProofTiles(ISteleStore store)
                 _group = owner.Store.ReadLeafHashes(ledgerId, groupStart, Group);
                 if (_group.Length != Group * MerkleHash.Size)
                 {
-                    return _fallback.GetNode(level, index);
+                    return Fallback.GetNode(level, index);
                 }
 
                 _groupStart = groupStart;

@@ -89,6 +89,17 @@ public interface ISteleStore : IAlertStore, IAsyncDisposable
     /// <exception cref="ArgumentException">The entries are not consecutive from the expected size, or do not describe stored events.</exception>
     Task<IndexStatus> IndexAsync(long ledgerId, long expectedIndexedSize, IReadOnlyList<EventIndexEntry> entries, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <see cref="IndexAsync"/> over several chunks in one transaction, drawn from <paramref name="chunks"/>
+    /// only as the previous one is written, so a transaction can hold many more events than memory holds
+    /// entries: each index page a transaction touches is written once however many of its events land
+    /// there, which is what makes large transactions cheaper per event. Each chunk continues the previous
+    /// one's seqs. The cursor is checked before the first chunk is drawn; an invalid chunk, a failure or
+    /// a cancellation while drawing or writing leaves the indexes and the cursor as they were.
+    /// </summary>
+    /// <exception cref="ArgumentException">A chunk does not continue the seqs, or does not describe stored events.</exception>
+    Task<IndexStatus> IndexChunksAsync(long ledgerId, long expectedIndexedSize, IAsyncEnumerable<IReadOnlyList<EventIndexEntry>> chunks, CancellationToken cancellationToken);
+
     /// <summary>Events with fromSeq ≤ seq &lt; toSeq in seq order, read in pages.</summary>
     IAsyncEnumerable<StoredEvent> ReadRangeAsync(long ledgerId, long fromSeq, long toSeq, CancellationToken cancellationToken);
 

@@ -818,6 +818,89 @@ public abstract partial class StoreConformanceTests
     }
 
     [StoreFact]
+    public async Task Chunks_are_indexed_in_one_transaction_drawn_one_at_a_time()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        var events = Events(0, 9, s => Event(s, actor: "alice", search: $"note {s}"));
+        await store.AppendAsync(ledger!.Id, 0, Rows(events), [], None);
+        var drawn = new List<int>();
+        async IAsyncEnumerable<IReadOnlyList<EventIndexEntry>> Chunks()
+        {
+            foreach (var (from, count) in new[] { (0, 4), (4, 0), (4, 1), (5, 4) })
+            {
+                await Task.Yield();
+                drawn.Add(from);
+                yield return events.Skip(from).Take(count).Select(e => e.Index).ToList();
+            }
+        }
+
+        Assert.Equal(IndexStatus.Indexed, await store.IndexChunksAsync(ledger.Id, 0, Chunks(), None));
+
+        Assert.Equal([0, 4, 4, 5], drawn);
+        Assert.Equal(9, await store.GetIndexedSizeAsync(ledger.Id, None));
+        await AssertQuery(store, ledger.Id, new EventQuery { ActorId = "alice" }, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        Assert.Equal([5L], (await store.QueryEventsAsync(ledger.Id, new EventQuery { Search = "NOTE 5" }, None)).Events.Select(e => e.Seq));
+    }
+
+    [StoreFact]
+    public async Task A_bad_or_failing_later_chunk_leaves_the_earlier_chunks_of_its_transaction_unwritten()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        var events = Events(0, 6, s => Event(s, actor: "alice"));
+        await store.AppendAsync(ledger!.Id, 0, Rows(events.Take(5)), [], None);
+        IReadOnlyList<EventIndexEntry> Entries(int from, int count) => events.Skip(from).Take(count).Select(e => e.Index).ToList();
+        async IAsyncEnumerable<IReadOnlyList<EventIndexEntry>> Chunks(IReadOnlyList<EventIndexEntry> third, Exception? failure = null)
+        {
+            await Task.Yield();
+            yield return Entries(0, 2);
+            yield return Entries(2, 1);
+            if (failure is not null)
+            {
+                throw failure;
+            }
+
+            yield return third;
+        }
+
+        // A gap, a chunk that starts over, a seq not stored yet, an id of another event; then a chunk source that fails.
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => store.IndexChunksAsync(ledger.Id, 0, Chunks(Entries(4, 1)), None));
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => store.IndexChunksAsync(ledger.Id, 0, Chunks(Entries(0, 2)), None));
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => store.IndexChunksAsync(ledger.Id, 0, Chunks(Entries(3, 3)), None));
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => store.IndexChunksAsync(ledger.Id, 0, Chunks([events[3].Index with { Id = "someone-else" }]), None));
+        await Assert.ThrowsAsync<IOException>(() => store.IndexChunksAsync(ledger.Id, 0, Chunks(Entries(3, 2), new IOException("the source failed")), None));
+
+        Assert.Equal(0, await store.GetIndexedSizeAsync(ledger.Id, None));
+        await AssertQuery(store, ledger.Id, new EventQuery { ActorId = "alice" });
+        Assert.Equal(IndexStatus.Indexed, await store.IndexChunksAsync(ledger.Id, 0, Chunks(Entries(3, 2)), None));
+        Assert.Equal(5, await store.GetIndexedSizeAsync(ledger.Id, None));
+        await AssertQuery(store, ledger.Id, new EventQuery { ActorId = "alice" }, 4, 3, 2, 1, 0);
+    }
+
+    [StoreFact]
+    public async Task A_moved_cursor_is_reported_before_any_chunk_is_drawn()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        var events = Events(0, 4, s => Event(s, actor: "alice"));
+        await store.AppendAsync(ledger!.Id, 0, Rows(events), [], None);
+        Assert.Equal(IndexStatus.Indexed, await store.IndexAsync(ledger.Id, 0, events.Take(2).Select(e => e.Index).ToList(), None));
+        var drawn = 0;
+        async IAsyncEnumerable<IReadOnlyList<EventIndexEntry>> Chunks()
+        {
+            await Task.Yield();
+            drawn++;
+            yield return events.Skip(1).Select(e => e.Index).ToList();
+        }
+
+        Assert.Equal(IndexStatus.CursorMoved, await store.IndexChunksAsync(ledger.Id, 1, Chunks(), None));
+
+        Assert.Equal(0, drawn);
+        Assert.Equal(2, await store.GetIndexedSizeAsync(ledger.Id, None));
+    }
+
+    [StoreFact]
     public async Task The_indexed_size_is_durable_per_ledger()
     {
         await using var store = await CreateStoreAsync();

@@ -53,9 +53,10 @@ public sealed class SteleOptions
     public int MaxEventsPerCommit { get; set; } = 5000;
 
     /// <summary>
-    /// Most events the indexer writes to the query indexes in one transaction. Larger batches index
-    /// faster under load (index pages are written once per batch); an event waits at most about one
-    /// batch behind the one being written before it is queryable.
+    /// Most events the indexer holds in memory and writes to the query indexes at a time (a chunk). An
+    /// indexer that has fallen behind writes up to ten chunks, or 1 s of them, in one transaction
+    /// (<c>EventIndexer.ChunksPerTransaction</c>); index pages are written once per transaction, so larger
+    /// chunks index faster under load, at the cost of memory and of how long an event waits to be queryable.
     /// </summary>
     public int IndexBatchSize { get; set; } = 5000;
 

@@ -43,6 +43,15 @@ internal sealed partial class EventIndexer : BackgroundService
     /// <summary>How long a small batch waits for more events; it bounds the visibility delay this adds.</summary>
     public static TimeSpan Linger { get; } = TimeSpan.FromMilliseconds(150);
 
+    /// <summary>The most chunks (of the batch size each) one index transaction takes while the indexes are behind.</summary>
+    public const int ChunksPerTransaction = 10;
+
+    /// <summary>
+    /// A transaction stops drawing chunks after this long, so its first events wait at most about this
+    /// much longer to become visible than they would in a transaction of their own.
+    /// </summary>
+    public static TimeSpan MaxTransactionTime { get; } = TimeSpan.FromSeconds(1);
+
     private readonly ISteleStore _store;
     private readonly TimeProvider _clock;
     private readonly ILogger<EventIndexer> _logger;
@@ -212,7 +221,13 @@ internal sealed partial class EventIndexer : BackgroundService
         }
     }
 
-    /// <summary>Indexes one batch of the ledger if it has unindexed events; false when it had none.</summary>
+    /// <summary>
+    /// Indexes unindexed events of the ledger in one transaction if it has any; false when it had none.
+    /// The transaction starts with one chunk (up to the batch size) and, while a whole further chunk is
+    /// waiting, draws more, up to <see cref="ChunksPerTransaction"/> chunks or <see cref="MaxTransactionTime"/>:
+    /// an indexer that has fallen behind writes each index page once for many events, and catches up
+    /// sooner. Only the chunk being written is held in memory.
+    /// </summary>
     private async Task<bool> IndexSomeAsync(LedgerState state, CancellationToken cancellationToken)
     {
         var cursor = Volatile.Read(ref state.Cursor);
@@ -227,21 +242,43 @@ internal sealed partial class EventIndexer : BackgroundService
             return false;
         }
 
-        var entries = state.Take(cursor, _batchSize, out var bufferStart);
-        var fromStore = entries is null;
-        if (entries is null)
+        var (first, fromStore) = await NextChunkAsync(state, cursor, cancellationToken).ConfigureAwait(false);
+        if (first.Count == 0)
         {
-            var end = Math.Min(cursor + _batchSize, bufferStart ?? long.MaxValue);
-            entries = await ReadBackAsync(state.Ledger, cursor, end, cancellationToken).ConfigureAwait(false);
-            if (entries.Count == 0)
+            // The head this node knew of is not in the store (it was never committed): take the store's word.
+            Volatile.Write(ref state.KnownHead, cursor);
+            return false;
+        }
+
+        var started = _clock.GetTimestamp();
+        var drawn = 0L;
+        var chunks = 0;
+        async IAsyncEnumerable<IReadOnlyList<EventIndexEntry>> Chunks()
+        {
+            var chunk = first;
+            while (true)
             {
-                // The head this node knew of is not in the store (it was never committed): take the store's word.
-                Volatile.Write(ref state.KnownHead, cursor);
-                return false;
+                drawn += chunk.Count;
+                chunks++;
+                yield return chunk;
+                var next = cursor + drawn;
+                if (chunks >= ChunksPerTransaction || _clock.GetElapsedTime(started) >= MaxTransactionTime
+                    || Volatile.Read(ref _waiters) > 0 || Volatile.Read(ref _paused) != 0
+                    || Volatile.Read(ref state.KnownHead) - next < _batchSize)
+                {
+                    yield break;
+                }
+
+                (chunk, var read) = await NextChunkAsync(state, next, cancellationToken).ConfigureAwait(false);
+                fromStore |= read;
+                if (chunk.Count == 0)
+                {
+                    yield break;
+                }
             }
         }
 
-        var status = await _store.IndexAsync(state.Ledger.Id, cursor, entries, cancellationToken).ConfigureAwait(false);
+        var status = await _store.IndexChunksAsync(state.Ledger.Id, cursor, Chunks(), cancellationToken).ConfigureAwait(false);
         if (status == IndexStatus.CursorMoved)
         {
             Volatile.Write(ref state.Cursor, await _store.GetIndexedSizeAsync(state.Ledger.Id, cancellationToken).ConfigureAwait(false));
@@ -249,14 +286,26 @@ internal sealed partial class EventIndexer : BackgroundService
             return true;
         }
 
-        var indexed = cursor + entries.Count;
+        var indexed = cursor + drawn;
         Volatile.Write(ref state.Cursor, indexed);
         // Events committed after this point start a new linger; any already waiting are indexed next without one.
         Volatile.Write(ref state.PendingSince, indexed >= Volatile.Read(ref state.KnownHead) ? 0 : 1);
         state.Release(indexed);
         Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        Log.Indexed(_logger, state.Ledger.Name, entries.Count, indexed, fromStore);
+        Log.Indexed(_logger, state.Ledger.Name, drawn, chunks, indexed, fromStore);
         return true;
+    }
+
+    /// <summary>Up to a batch of entries from <paramref name="from"/>: from this node's buffer, or read back from the store; empty when the store has none there.</summary>
+    private async Task<(IReadOnlyList<EventIndexEntry> Entries, bool FromStore)> NextChunkAsync(LedgerState state, long from, CancellationToken cancellationToken)
+    {
+        if (state.Take(from, _batchSize, out var bufferStart) is { } buffered)
+        {
+            return (buffered, false);
+        }
+
+        var end = Math.Min(from + _batchSize, bufferStart ?? long.MaxValue);
+        return (await ReadBackAsync(state.Ledger, from, end, cancellationToken).ConfigureAwait(false), true);
     }
 
     private async Task<List<EventIndexEntry>> ReadBackAsync(LedgerInfo ledger, long from, long to, CancellationToken cancellationToken)
@@ -369,8 +418,8 @@ internal sealed partial class EventIndexer : BackgroundService
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Ledger {Ledger}: indexed {Events} events; indexed size {Size} (read back from the store: {FromStore})")]
-        public static partial void Indexed(ILogger logger, string ledger, int events, long size, bool fromStore);
+        [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Ledger {Ledger}: indexed {Events} events in {Chunks} chunks; indexed size {Size} (read back from the store: {FromStore})")]
+        public static partial void Indexed(ILogger logger, string ledger, long events, int chunks, long size, bool fromStore);
 
         [LoggerMessage(EventId = 5002, Level = LogLevel.Debug, Message = "Ledger {Ledger}: another indexer moved the cursor past {Size}; reloading it")]
         public static partial void CursorMoved(ILogger logger, string ledger, long size);

@@ -329,28 +329,21 @@ public sealed partial class PostgresSteleStore : ISteleStore
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long size ? size : 0;
     }
 
-    public async Task<IndexStatus> IndexAsync(long ledgerId, long expectedIndexedSize, IReadOnlyList<EventIndexEntry> entries, CancellationToken cancellationToken)
+    public Task<IndexStatus> IndexAsync(long ledgerId, long expectedIndexedSize, IReadOnlyList<EventIndexEntry> entries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        for (var i = 0; i < entries.Count; i++)
-        {
-            if (entries[i].Seq != expectedIndexedSize + i)
-            {
-                throw new ArgumentException($"Index entries must have consecutive seqs from {expectedIndexedSize}; entry {i} has seq {entries[i].Seq}.", nameof(entries));
-            }
-        }
+        return IndexChunksAsync(ledgerId, expectedIndexedSize, IndexChunks.One(entries), cancellationToken);
+    }
 
-        if (entries.Count == 0)
-        {
-            return IndexStatus.Indexed;
-        }
-
+    public async Task<IndexStatus> IndexChunksAsync(long ledgerId, long expectedIndexedSize, IAsyncEnumerable<IReadOnlyList<EventIndexEntry>> chunks, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // Disposed without a commit (an invalid chunk, a failure, a cancellation), it writes nothing.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
         // Round trip 1: no fsync wait for this transaction (a lost one is redone from the cursor, lost
-        // with it), the ledger's index lock (indexers on several nodes take turns), the cursor, and the
-        // ids stored at the first and last seq (only stored events are indexed).
+        // with it), the ledger's index lock (indexers on several nodes take turns), and the cursor.
         await using (var check = new NpgsqlBatch(connection, transaction))
         {
             check.BatchCommands.Add(Batched(
@@ -359,45 +352,81 @@ public sealed partial class PostgresSteleStore : ISteleStore
             check.BatchCommands.Add(Batched(
                 "SELECT COALESCE((SELECT indexed_size FROM index_state WHERE ledger_id = $1), 0);",
                 new NpgsqlParameter { Value = ledgerId }));
-            check.BatchCommands.Add(Batched(
-                "SELECT (SELECT id FROM events WHERE ledger_id = $1 AND seq = $2), (SELECT id FROM events WHERE ledger_id = $1 AND seq = $3);",
-                new NpgsqlParameter { Value = ledgerId },
-                new NpgsqlParameter { Value = entries[0].Seq },
-                new NpgsqlParameter { Value = entries[^1].Seq }));
             await using var reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var indexed = reader.GetInt64(0);
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var firstId = reader.IsDBNull(0) ? null : reader.GetString(0);
-            var lastId = reader.IsDBNull(1) ? null : reader.GetString(1);
-            if (indexed != expectedIndexedSize)
+            if (reader.GetInt64(0) != expectedIndexedSize)
             {
                 await reader.DisposeAsync().ConfigureAwait(false);
                 await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
                 return IndexStatus.CursorMoved;
             }
-
-            if (!string.Equals(firstId, entries[0].Id, StringComparison.Ordinal) || !string.Equals(lastId, entries[^1].Id, StringComparison.Ordinal))
-            {
-                throw new ArgumentException($"The index entries for seqs {entries[0].Seq} to {entries[^1].Seq} do not describe the events stored there.", nameof(entries));
-            }
         }
 
-        // Round trip 2 and the commit: the index rows as one array-valued INSERT per table, and the cursor.
-        await using (var insert = new NpgsqlBatch(connection, transaction))
+        // A round trip per chunk: the ids stored at its first and last seq (only stored events are
+        // indexed; a mismatch throws and the transaction is rolled back) and its rows as one
+        // array-valued INSERT per table.
+        var next = expectedIndexedSize;
+        EventIndexEntry? last = null;
+        await foreach (var entries in chunks.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            AddIndexInserts(insert, ledgerId, entries);
+            ArgumentNullException.ThrowIfNull(entries, nameof(chunks));
+            if (entries.Count == 0)
+            {
+                continue;
+            }
+
+            for (var i = 0; i < entries.Count; i++)
+            {
+                if (entries[i].Seq != next + i)
+                {
+                    throw new ArgumentException($"Index entries must have consecutive seqs from {next}; entry {i} of the chunk has seq {entries[i].Seq}.", nameof(chunks));
+                }
+            }
+
+            await using var insert = new NpgsqlBatch(connection, transaction);
             insert.BatchCommands.Add(Batched(
-                """
-                INSERT INTO index_state (ledger_id, indexed_size, last_event_id) VALUES ($1, $2, $3)
-                ON CONFLICT (ledger_id) DO UPDATE SET indexed_size = excluded.indexed_size, last_event_id = excluded.last_event_id;
-                """,
+                "SELECT (SELECT id FROM events WHERE ledger_id = $1 AND seq = $2), (SELECT id FROM events WHERE ledger_id = $1 AND seq = $3);",
                 new NpgsqlParameter { Value = ledgerId },
-                new NpgsqlParameter { Value = expectedIndexedSize + entries.Count },
-                new NpgsqlParameter { Value = entries[^1].Id }));
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                new NpgsqlParameter { Value = entries[0].Seq },
+                new NpgsqlParameter { Value = entries[^1].Seq }));
+            AddIndexInserts(insert, ledgerId, entries);
+            await using (var reader = await insert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var firstId = reader.IsDBNull(0) ? null : reader.GetString(0);
+                var lastId = reader.IsDBNull(1) ? null : reader.GetString(1);
+                if (!string.Equals(firstId, entries[0].Id, StringComparison.Ordinal) || !string.Equals(lastId, entries[^1].Id, StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"The index entries for seqs {entries[0].Seq} to {entries[^1].Seq} do not describe the events stored there.", nameof(chunks));
+                }
+
+                while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+                {
+                }
+            }
+
+            next += entries.Count;
+            last = entries[^1];
+        }
+
+        if (last is null)
+        {
+            return IndexStatus.Indexed;
+        }
+
+        await using (var advance = new NpgsqlCommand(
+            """
+            INSERT INTO index_state (ledger_id, indexed_size, last_event_id) VALUES ($1, $2, $3)
+            ON CONFLICT (ledger_id) DO UPDATE SET indexed_size = excluded.indexed_size, last_event_id = excluded.last_event_id;
+            """,
+            connection,
+            transaction))
+        {
+            advance.Parameters.Add(new NpgsqlParameter { Value = ledgerId });
+            advance.Parameters.Add(new NpgsqlParameter { Value = next });
+            advance.Parameters.Add(new NpgsqlParameter { Value = last.Id });
+            await advance.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);

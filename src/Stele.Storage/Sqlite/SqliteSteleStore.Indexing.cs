@@ -17,52 +17,25 @@ public sealed partial class SqliteSteleStore
         return IndexedSize(connection, ledgerId);
     }
 
-    public async Task<IndexStatus> IndexAsync(long ledgerId, long expectedIndexedSize, IReadOnlyList<EventIndexEntry> entries, CancellationToken cancellationToken)
+    public Task<IndexStatus> IndexAsync(long ledgerId, long expectedIndexedSize, IReadOnlyList<EventIndexEntry> entries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
+        return IndexChunksAsync(ledgerId, expectedIndexedSize, IndexChunks.One(entries), cancellationToken);
+    }
+
+    public async Task<IndexStatus> IndexChunksAsync(long ledgerId, long expectedIndexedSize, IAsyncEnumerable<IReadOnlyList<EventIndexEntry>> chunks, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
         if (ledgerId < 0 || ledgerId > SqliteIndexSchema.MaxLedgerId)
         {
             throw new ArgumentOutOfRangeException(nameof(ledgerId), $"Ledger id {ledgerId} is beyond what the index key holds ({SqliteIndexSchema.MaxLedgerId}).");
-        }
-
-        for (var i = 0; i < entries.Count; i++)
-        {
-            if (entries[i].Seq != expectedIndexedSize + i)
-            {
-                throw new ArgumentException($"Index entries must have consecutive seqs from {expectedIndexedSize}; entry {i} has seq {entries[i].Seq}.", nameof(entries));
-            }
-        }
-
-        if (entries.Count == 0)
-        {
-            return IndexStatus.Indexed;
-        }
-
-        if (entries[^1].Seq > SqliteIndexSchema.MaxSeq)
-        {
-            throw new ArgumentException($"Seq {entries[^1].Seq} is beyond what the index key holds ({SqliteIndexSchema.MaxSeq}).", nameof(entries));
-        }
-
-        // Only stored events are indexed: the first and last entries must name the events stored at their seqs.
-        using (var reader = OpenReader())
-        {
-            foreach (var entry in entries.Count == 1 ? [entries[0]] : new[] { entries[0], entries[^1] })
-            {
-                using var command = reader.CreateCommand();
-                command.CommandText = "SELECT id FROM events WHERE ledger_id = $ledger AND seq = $seq;";
-                command.Parameters.AddWithValue("$ledger", ledgerId);
-                command.Parameters.AddWithValue("$seq", entry.Seq);
-                if (command.ExecuteScalar() is not string id || !string.Equals(id, entry.Id, StringComparison.Ordinal))
-                {
-                    throw new ArgumentException($"The index entry for seq {entry.Seq} does not describe the event stored there.", nameof(entries));
-                }
-            }
         }
 
         await _indexGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var writer = _indexWriter ?? throw new InvalidOperationException("The store is not initialised or already disposed.");
+            // Disposed without a commit (an invalid chunk, a failure, a cancellation), it writes nothing.
             using var transaction = writer.BeginTransaction(deferred: false);
             var state = IndexCommand(writer, transaction, "SELECT indexed_size FROM index_state WHERE ledger_id = $ledger;", "$ledger");
             state.Parameters[0].Value = ledgerId;
@@ -71,7 +44,28 @@ public sealed partial class SqliteSteleStore
                 return IndexStatus.CursorMoved;
             }
 
-            var newActions = WriteIndexRows(writer, transaction, ledgerId, entries);
+            var next = expectedIndexedSize;
+            EventIndexEntry? last = null;
+            var newActions = new List<string>();
+            await foreach (var entries in chunks.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                ArgumentNullException.ThrowIfNull(entries, nameof(chunks));
+                if (entries.Count == 0)
+                {
+                    continue;
+                }
+
+                CheckStoredRun(ledgerId, next, entries);
+                WriteIndexRows(writer, transaction, ledgerId, entries, newActions);
+                next += entries.Count;
+                last = entries[^1];
+            }
+
+            if (last is null)
+            {
+                return IndexStatus.Indexed;
+            }
+
             var advance = IndexCommand(
                 writer,
                 transaction,
@@ -81,8 +75,8 @@ public sealed partial class SqliteSteleStore
                 """,
                 "$ledger", "$size", "$last");
             advance.Parameters[0].Value = ledgerId;
-            advance.Parameters[1].Value = expectedIndexedSize + entries.Count;
-            advance.Parameters[2].Value = entries[^1].Id;
+            advance.Parameters[1].Value = next;
+            advance.Parameters[2].Value = last.Id;
             advance.ExecuteNonQuery();
 
             transaction.Commit();
@@ -95,8 +89,42 @@ public sealed partial class SqliteSteleStore
         }
     }
 
-    /// <summary>Inserts the rows; returns the actions the ledger had not seen before (recorded once committed).</summary>
-    private List<string> WriteIndexRows(SqliteConnection writer, SqliteTransaction transaction, long ledgerId, IReadOnlyList<EventIndexEntry> entries)
+    /// <summary>
+    /// Checks that a chunk's entries have consecutive seqs from <paramref name="first"/>, within what the
+    /// key holds, and that its first and last entries name the events stored at their seqs (only stored
+    /// events are indexed).
+    /// </summary>
+    private void CheckStoredRun(long ledgerId, long first, IReadOnlyList<EventIndexEntry> entries)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Seq != first + i)
+            {
+                throw new ArgumentException($"Index entries must have consecutive seqs from {first}; entry {i} of the chunk has seq {entries[i].Seq}.", nameof(entries));
+            }
+        }
+
+        if (entries[^1].Seq > SqliteIndexSchema.MaxSeq)
+        {
+            throw new ArgumentException($"Seq {entries[^1].Seq} is beyond what the index key holds ({SqliteIndexSchema.MaxSeq}).", nameof(entries));
+        }
+
+        using var reader = OpenReader();
+        foreach (var entry in entries.Count == 1 ? [entries[0]] : new[] { entries[0], entries[^1] })
+        {
+            using var command = reader.CreateCommand();
+            command.CommandText = "SELECT id FROM events WHERE ledger_id = $ledger AND seq = $seq;";
+            command.Parameters.AddWithValue("$ledger", ledgerId);
+            command.Parameters.AddWithValue("$seq", entry.Seq);
+            if (command.ExecuteScalar() is not string id || !string.Equals(id, entry.Id, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"The index entry for seq {entry.Seq} does not describe the event stored there.", nameof(entries));
+            }
+        }
+    }
+
+    /// <summary>Inserts the rows; adds to <paramref name="newActions"/> the actions the ledger had not seen before (recorded once committed).</summary>
+    private void WriteIndexRows(SqliteConnection writer, SqliteTransaction transaction, long ledgerId, IReadOnlyList<EventIndexEntry> entries, List<string> newActions)
     {
         var insertFields = IndexCommand(
             writer,
@@ -137,7 +165,7 @@ public sealed partial class SqliteSteleStore
         var searchText = insertSearch.Parameters[1];
 
         var known = KnownActions(writer, ledgerId);
-        var newActions = new List<string>();
+        var actionsBefore = newActions.Count;
         foreach (var e in entries)
         {
             var k = SqliteIndexSchema.Key(ledgerId, e.Seq);
@@ -178,21 +206,19 @@ public sealed partial class SqliteSteleStore
             }
         }
 
-        if (newActions.Count > 0)
+        if (newActions.Count > actionsBefore)
         {
             using var insertAction = writer.CreateCommand();
             insertAction.Transaction = transaction;
             insertAction.CommandText = "INSERT INTO event_actions (ledger_id, action) VALUES ($ledger, $action) ON CONFLICT DO NOTHING;";
             insertAction.Parameters.AddWithValue("$ledger", ledgerId);
             var newAction = insertAction.Parameters.Add("$action", SqliteType.Text);
-            foreach (var a in newActions)
+            foreach (var a in newActions.Skip(actionsBefore))
             {
                 newAction.Value = a;
                 insertAction.ExecuteNonQuery();
             }
         }
-
-        return newActions;
     }
 
     /// <summary>A statement of the index writer kept prepared across transactions, its parameters declared in order. Call under the index gate.</summary>

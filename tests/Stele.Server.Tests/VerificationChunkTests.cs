@@ -1,11 +1,16 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Stele.Core.Verification;
+using Stele.Server.Alerts;
+using Stele.Storage;
 
 namespace Stele.Server.Tests;
 
 /// <summary>
 /// <c>GET /verify</c> reads and prepares a ledger in chunks of 2,000 rows, several at once, and checks
 /// the chain and tree strictly in seq order: breaks that straddle a chunk boundary, or fall in a later
-/// chunk, are reported at their seqs exactly as within one chunk, over the whole ledger and over a range.
+/// chunk, are reported at their seqs exactly as within one chunk, over the whole ledger and over a range,
+/// and the tamper monitor's pass, which reads one chunk at a time, reports the same.
 /// </summary>
 public sealed class VerificationChunkTests : IAsyncLifetime
 {
@@ -54,6 +59,14 @@ public sealed class VerificationChunkTests : IAsyncLifetime
         Assert.Contains((6001L, "missing_event"), breaks);
         Assert.DoesNotContain(breaks, b => b.Seq is > 2000 and < 6001 && b.Type != "root_mismatch" && b.Type != "checkpoint_inconsistent");
         Assert.NotEqual(cleanRoot, whole.GetProperty("root_hash").ValueKind == JsonValueKind.String ? whole.GetProperty("root_hash").GetString() : null);
+
+        // The tamper monitor's background pass reads one chunk at a time and finds exactly the same.
+        var store = _server.Host.Services.GetRequiredService<ISteleStore>();
+        var ledgerInfo = await store.FindLedgerAsync("default", CancellationToken.None);
+        var sweep = await _server.Host.Services.GetRequiredService<TamperMonitor>().CheckAsync(ledgerInfo!, CancellationToken.None);
+        Assert.Equal(Events - 1, sweep.EventsChecked);
+        Assert.Equal(whole.GetProperty("root_hash").ValueKind == JsonValueKind.String ? whole.GetProperty("root_hash").GetString() : null, sweep.RootHash);
+        Assert.Equal(breaks, sweep.Breaks.Select(b => (b.Seq, b.Type.ToWireName())).ToList());
 
         // A range that starts and ends inside chunks sees only the breaks inside it.
         var range = await VerifyAsync("api/v1/verify?from=1500&to=2500");

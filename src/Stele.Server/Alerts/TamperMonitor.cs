@@ -17,6 +17,12 @@ namespace Stele.Server.Alerts;
 /// alert with the break report. The same set of breaks raises one alert; a new break raises
 /// another. Breaks are logged as critical, never retried away or swallowed.
 /// </summary>
+/// <remarks>
+/// A pass reads one chunk of rows at a time (<see cref="SweepChunksInFlight"/>), so it takes about one
+/// core and little memory beside ingestion, where <c>GET /verify</c> reads several chunks at once on
+/// every core: in a 10,000,000-event fill a pass at full parallelism raised the server's RSS by about
+/// 110 MiB for the minute it ran.
+/// </remarks>
 internal sealed partial class TamperMonitor(
     ISteleStore store,
     LedgerVerification verification,
@@ -26,6 +32,9 @@ internal sealed partial class TamperMonitor(
     ILogger<TamperMonitor> logger) : BackgroundService
 {
     private const int MaxBreaksInAlert = 100;
+
+    /// <summary>Chunks of rows a background pass reads and prepares at once.</summary>
+    internal const int SweepChunksInFlight = 1;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -64,7 +73,7 @@ internal sealed partial class TamperMonitor(
     /// <summary>Verifies one ledger; raises an alert when it finds breaks not reported before. Returns the report.</summary>
     public async Task<VerificationReport> CheckAsync(LedgerInfo ledger, CancellationToken cancellationToken)
     {
-        var report = await verification.VerifyAsync(ledger, null, null, cancellationToken).ConfigureAwait(false);
+        var report = await verification.VerifyAsync(ledger, null, null, SweepChunksInFlight, cancellationToken).ConfigureAwait(false);
         if (report.IsValid)
         {
             return report;

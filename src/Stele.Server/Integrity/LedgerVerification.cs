@@ -12,8 +12,17 @@ namespace Stele.Server.Integrity;
 /// </summary>
 internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
 {
-    public async Task<VerificationReport> VerifyAsync(LedgerInfo ledger, long? from, long? to, CancellationToken cancellationToken)
+    public Task<VerificationReport> VerifyAsync(LedgerInfo ledger, long? from, long? to, CancellationToken cancellationToken) =>
+        VerifyAsync(ledger, from, to, ChunksInFlight, cancellationToken);
+
+    /// <summary>
+    /// The same with at most <paramref name="chunksInFlight"/> chunks read and prepared at once: one makes
+    /// the verification a background sweep that takes about one core and holds one chunk of rows,
+    /// instead of every core and several chunks (<see cref="Alerts.TamperMonitor"/>).
+    /// </summary>
+    public async Task<VerificationReport> VerifyAsync(LedgerInfo ledger, long? from, long? to, int chunksInFlight, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunksInFlight, 1);
         var head = await store.GetHeadAsync(ledger.Id, cancellationToken).ConfigureAwait(false);
         var start = Math.Clamp(from ?? 0, 0, head.Size);
         var end = Math.Clamp(to ?? head.Size, start, head.Size);
@@ -44,14 +53,14 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
 
         // Chunks of rows are read and prepared (leaf hashes, leaf checks, payload digests: the work that
         // needs no other row) several at once, each on its own reader, and handed to the chain and tree
-        // checks strictly in seq order. At most ChunksInFlight chunks are held.
+        // checks strictly in seq order. At most chunksInFlight chunks are held.
         var inFlight = new Queue<Task<(IReadOnlyList<LedgerEntry> Entries, PreparedEntry[] Prepared)>>();
         var next = start;
         try
         {
             while (next < end || inFlight.Count > 0)
             {
-                while (next < end && inFlight.Count < ChunksInFlight)
+                while (next < end && inFlight.Count < chunksInFlight)
                 {
                     var (chunkStart, chunkEnd) = (next, Math.Min(next + ChunkSize, end));
                     inFlight.Enqueue(Task.Run(() => ReadAndPrepareAsync(ledger.Id, chunkStart, chunkEnd, cancellationToken), cancellationToken));

@@ -10,4 +10,18 @@ public static class IndexChunks
     {
         yield return entries;
     }
+
+    /// <summary>Throws unless the chunk's entries have consecutive seqs from <paramref name="first"/>.</summary>
+    /// <exception cref="ArgumentException">A seq is out of place.</exception>
+    public static void RequireConsecutive(IReadOnlyList<EventIndexEntry> entries, long first)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Seq != first + i)
+            {
+                throw new ArgumentException($"Index entries must have consecutive seqs from {first}; entry {i} of the chunk has seq {entries[i].Seq}.", nameof(entries));
+            }
+        }
+    }
 }

@@ -376,14 +376,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
                 continue;
             }
 
-            for (var i = 0; i < entries.Count; i++)
-            {
-                if (entries[i].Seq != next + i)
-                {
-                    throw new ArgumentException($"Index entries must have consecutive seqs from {next}; entry {i} of the chunk has seq {entries[i].Seq}.", nameof(chunks));
-                }
-            }
-
+            IndexChunks.RequireConsecutive(entries, next);
             await using var insert = new NpgsqlBatch(connection, transaction);
             insert.BatchCommands.Add(Batched(
                 "SELECT (SELECT id FROM events WHERE ledger_id = $1 AND seq = $2), (SELECT id FROM events WHERE ledger_id = $1 AND seq = $3);",

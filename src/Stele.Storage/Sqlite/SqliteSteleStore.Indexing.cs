@@ -96,14 +96,7 @@ public sealed partial class SqliteSteleStore
     /// </summary>
     private void CheckStoredRun(long ledgerId, long first, IReadOnlyList<EventIndexEntry> entries)
     {
-        for (var i = 0; i < entries.Count; i++)
-        {
-            if (entries[i].Seq != first + i)
-            {
-                throw new ArgumentException($"Index entries must have consecutive seqs from {first}; entry {i} of the chunk has seq {entries[i].Seq}.", nameof(entries));
-            }
-        }
-
+        IndexChunks.RequireConsecutive(entries, first);
         if (entries[^1].Seq > SqliteIndexSchema.MaxSeq)
         {
             throw new ArgumentException($"Seq {entries[^1].Seq} is beyond what the index key holds ({SqliteIndexSchema.MaxSeq}).", nameof(entries));

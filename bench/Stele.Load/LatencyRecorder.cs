@@ -8,9 +8,11 @@ internal sealed class LatencyRecorder
     private readonly List<double> _milliseconds = [];
     private long _failures;
 
-    public void Record(long startTimestamp)
+    public void Record(long startTimestamp) => Record(startTimestamp, Stopwatch.GetTimestamp());
+
+    public void Record(long startTimestamp, long endTimestamp)
     {
-        var elapsed = Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds;
+        var elapsed = Stopwatch.GetElapsedTime(startTimestamp, endTimestamp).TotalMilliseconds;
         lock (_milliseconds)
         {
             _milliseconds.Add(elapsed);

@@ -70,6 +70,30 @@ public sealed class CheckpointIntervalTests(ITestOutputHelper output)
         Assert.All(signed.Zip(signed.Skip(1)), p => Assert.True(p.Second.Size > p.First.Size));
     }
 
+    [Fact]
+    public async Task The_tiles_below_the_latest_checkpoint_are_summarised_in_the_background()
+    {
+        await using var server = await TestServer.StartAsync();
+        var events = Enumerable.Range(0, 600).Select(i => new { actor_id = $"user_{i}", action = "tiles.warmed" }).ToArray();
+        using (var response = await server.Admin.PostAsJsonAsync("api/v1/events/batch", new { events }))
+        {
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var store = server.Host.Services.GetRequiredService<ISteleStore>();
+        var tiles = server.Host.Services.GetRequiredService<Integrity.ProofTiles>();
+        var ledger = (await store.FindLedgerAsync("default", CancellationToken.None))!;
+        var waited = Stopwatch.StartNew();
+        while (tiles.WarmedTiles(ledger.Id) < 2 && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(25);
+        }
+
+        // 600 events fill two tiles of 256; the third is partial and left to the proofs.
+        Assert.Equal(2, tiles.WarmedTiles(ledger.Id));
+        Assert.True((await store.GetLatestCheckpointAsync(ledger.Id, CancellationToken.None))!.Size >= 512);
+    }
+
     private static async Task<TimeSpan> TimeToProofAsync(TestServer server, Acknowledged sample)
     {
         using var client = server.Client(server.AdminKey);

@@ -71,6 +71,9 @@ internal sealed class ProofTiles(ISteleStore store)
         }
     }
 
+    /// <summary>How many of the ledger's first full level-0 tiles <see cref="Warm"/> has summarised.</summary>
+    internal long WarmedTiles(long ledgerId) => _warmedTiles.TryGetValue(ledgerId, out var tiles) ? tiles : 0;
+
     /// <summary>The 16 level-4 nodes of a full level-0 tile, from its 256 leaf hashes.</summary>
     private static byte[] Summarize(ReadOnlySpan<byte> leafHashes)
     {

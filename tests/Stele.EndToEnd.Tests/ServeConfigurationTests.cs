@@ -119,6 +119,45 @@ public sealed partial class ServeConfigurationTests : IDisposable
         return statuses;
     }
 
+    [Fact]
+    public async Task Stele_serve_does_not_watch_the_directory_it_runs_in()
+    {
+        // The default data directory (./stele-data) is inside the working directory, and the host's
+        // default configuration sources watch that whole tree for changes: one inotify watch per
+        // directory, and an event to handle for every write to the ledger's files.
+        Assert.True(OperatingSystem.IsLinux(), "reads the server's inotify watches from /proc");
+        for (var i = 0; i < 20; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(_root, "project", $"dir{i}", "sub"));
+        }
+
+        using var serve = await Serve.StartAsync(_root, ["--listen", "http://127.0.0.1:0"], new Dictionary<string, string>());
+        Assert.Equal(Path.Combine(_root, "stele-data"), serve.Banner("data directory"));
+        using (var client = new HttpClient { BaseAddress = serve.Address })
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", serve.AdminKey);
+            using var created = await client.PostAsync(new Uri("api/v1/events", UriKind.Relative), new StringContent("""{"actor_id":"user_1","action":"watch.checked"}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        Assert.Equal(0, InotifyWatches(serve.Pid));
+    }
+
+    /// <summary>The inotify watches a process holds, over all its inotify descriptors (one "inotify wd:" line each in fdinfo).</summary>
+    private static int InotifyWatches(int pid)
+    {
+        var watches = 0;
+        foreach (var fd in Directory.GetFiles($"/proc/{pid}/fd"))
+        {
+            if (new FileInfo(fd).LinkTarget == "anon_inode:inotify")
+            {
+                watches += File.ReadLines($"/proc/{pid}/fdinfo/{Path.GetFileName(fd)}").Count(l => l.StartsWith("inotify wd:", StringComparison.Ordinal));
+            }
+        }
+
+        return watches;
+    }
+
     public void Dispose()
     {
         try
@@ -151,6 +190,8 @@ public sealed partial class ServeConfigurationTests : IDisposable
         public Uri Address { get; }
 
         public string AdminKey { get; }
+
+        public int Pid => _process.Id;
 
         /// <summary>The value of a banner line such as <c>  data directory:  /path</c>.</summary>
         public string Banner(string label) =>

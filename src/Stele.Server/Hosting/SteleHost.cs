@@ -57,7 +57,10 @@ public sealed partial class SteleHost : IAsyncDisposable
 
     public static SteleHost Create(IReadOnlyDictionary<string, string?>? overrides = null, Action<ILoggingBuilder>? logging = null, TimeProvider? clock = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // The builder's default sources (replaced below) would otherwise watch the whole working
+        // directory tree for changes, which holds the default data directory: an inotify watch per
+        // directory and an event for every write to the ledger's files. Settings are read at start.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Configuration.Sources.Clear();
         builder.Configuration
             .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)

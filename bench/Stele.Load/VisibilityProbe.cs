@@ -24,6 +24,7 @@ internal sealed class VisibilityProbe(HttpClient http, TimeSpan interval)
     private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan GiveUp = TimeSpan.FromSeconds(60);
 
+    private readonly Lock _lock = new(); // guards the two lists and _sending
     private readonly List<Sent> _awaitingQuery = []; // in seq order
     private readonly List<Sent> _awaitingCheckpoint = [];
     private bool _sending = true;
@@ -42,7 +43,7 @@ internal sealed class VisibilityProbe(HttpClient http, TimeSpan interval)
         }
         finally
         {
-            lock (_awaitingQuery)
+            lock (_lock)
             {
                 _sending = false;
             }
@@ -88,7 +89,7 @@ internal sealed class VisibilityProbe(HttpClient http, TimeSpan interval)
         var acknowledged = Stopwatch.GetTimestamp();
         var seq = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)).RootElement.GetProperty("seq").GetInt64();
         var sent = new Sent(actor, seq, acknowledged);
-        lock (_awaitingQuery)
+        lock (_lock)
         {
             // Kept in seq order, so the query poller asks for them in the order the ledger holds them.
             var at = _awaitingQuery.FindLastIndex(p => p.Seq < seq) + 1;
@@ -100,7 +101,7 @@ internal sealed class VisibilityProbe(HttpClient http, TimeSpan interval)
     /// <summary>True while probes are being sent or some are still waiting for <paramref name="waiting"/>.</summary>
     private bool Busy(Func<int> waiting)
     {
-        lock (_awaitingQuery)
+        lock (_lock)
         {
             return _sending || waiting() > 0;
         }
@@ -111,7 +112,7 @@ internal sealed class VisibilityProbe(HttpClient http, TimeSpan interval)
         while (Busy(() => _awaitingQuery.Count))
         {
             Sent? oldest;
-            lock (_awaitingQuery)
+            lock (_lock)
             {
                 oldest = _awaitingQuery.Count > 0 ? _awaitingQuery[0] : null;
             }
@@ -126,7 +127,7 @@ internal sealed class VisibilityProbe(HttpClient http, TimeSpan interval)
             var now = Stopwatch.GetTimestamp();
             if (found || Elapsed(oldest, now) > GiveUp)
             {
-                lock (_awaitingQuery)
+                lock (_lock)
                 {
                     _awaitingQuery.Remove(oldest);
                 }
@@ -146,7 +147,7 @@ internal sealed class VisibilityProbe(HttpClient http, TimeSpan interval)
             var treeSize = await CheckpointTreeSizeAsync(cancellationToken).ConfigureAwait(false);
             var now = Stopwatch.GetTimestamp();
             List<(Sent Probe, bool Covered)> settled = [];
-            lock (_awaitingQuery)
+            lock (_lock)
             {
                 _awaitingCheckpoint.RemoveAll(p =>
                 {

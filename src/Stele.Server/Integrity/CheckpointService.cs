@@ -32,15 +32,11 @@ internal sealed partial class CheckpointService(
 
     public string Origin(string ledger) => $"{options.Value.InstanceName}/{ledger}";
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(SignAsync(stoppingToken), WarmAsync(stoppingToken));
-
-    /// <summary>Signs each ledger that grew, once its last checkpoint is <see cref="SteleOptions.CheckpointInterval"/> old.</summary>
-    private async Task SignAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.CheckpointInterval;
         // A short tick keeps the delay between "due" and "signed" small; each tick only reads snapshots.
-        var tick = Tick(interval);
+        var tick = TimeSpan.FromMilliseconds(Math.Min(50, interval.TotalMilliseconds));
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -51,6 +47,12 @@ internal sealed partial class CheckpointService(
                     if (!_latest.TryGetValue(sequencer.Ledger.Name, out var latest) || clock.GetUtcNow() - latest.At >= interval)
                     {
                         await CheckpointNowAsync(sequencer, stoppingToken).ConfigureAwait(false);
+                    }
+
+                    // Proofs are against checkpoints: prepare their tile summaries a bounded step at a time.
+                    if (_latest.TryGetValue(sequencer.Ledger.Name, out var signed) && signed.Size > 0)
+                    {
+                        proofTiles.Warm(sequencer.Ledger.Id, signed.Size, maxTiles: 64);
                     }
                 }
             }
@@ -67,43 +69,6 @@ internal sealed partial class CheckpointService(
             }
         }
     }
-
-    /// <summary>
-    /// Proofs are against checkpoints: prepares the tile summaries below each ledger's latest
-    /// checkpoint a bounded step at a time. A loop of its own, so that reading the tiles of a large
-    /// step (up to about a tenth of a second under batch ingest) never delays a signature.
-    /// </summary>
-    private async Task WarmAsync(CancellationToken stoppingToken)
-    {
-        var tick = Tick(options.Value.CheckpointInterval);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(tick, clock, stoppingToken).ConfigureAwait(false);
-                foreach (var sequencer in sequencers.Open.ToList())
-                {
-                    if (_latest.TryGetValue(sequencer.Ledger.Name, out var signed) && signed.Size > 0)
-                    {
-                        proofTiles.Warm(sequencer.Ledger.Id, signed.Size, maxTiles: 64);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-#pragma warning disable CA1031 // Proofs compute what is not warmed; the failure is logged.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                Log.WarmingFailed(logger, ex);
-                await Task.Delay(options.Value.CheckpointInterval, clock, stoppingToken).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private static TimeSpan Tick(TimeSpan interval) => TimeSpan.FromMilliseconds(Math.Min(50, interval.TotalMilliseconds));
 
     /// <summary>Signs and stores a checkpoint of the ledger's committed state now, if it grew.</summary>
     public async Task<StoredCheckpoint?> CheckpointNowAsync(LedgerSequencer sequencer, CancellationToken cancellationToken)
@@ -225,8 +190,5 @@ internal sealed partial class CheckpointService(
 
         [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Checkpointing failed; retrying")]
         public static partial void CheckpointFailed(ILogger logger, Exception exception);
-
-        [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Preparing proof tiles failed; proofs compute them as they are asked for, and preparing is retried")]
-        public static partial void WarmingFailed(ILogger logger, Exception exception);
     }
 }

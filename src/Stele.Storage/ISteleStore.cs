@@ -37,6 +37,14 @@ public interface ISteleStore : IAlertStore, IAsyncDisposable
     Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken);
 
     /// <summary>
+    /// <see cref="AppendAsync(long, long, IReadOnlyList{StoredEvent}, IReadOnlyList{StoredTreeNode}, CancellationToken)"/>
+    /// with the batch's checkpoint, if it has one, in the same transaction: it is stored exactly
+    /// when the events are, and not at all when they are not. The checkpoint's size must be the
+    /// ledger's size after the batch.
+    /// </summary>
+    Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, AppendBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Appends at the ledger's committed head while holding the ledger's lock (on PostgreSQL an
     /// advisory lock shared by every Stele node on the database): the store takes the lock, reads
     /// the head, and asks <paramref name="build"/> for the rows to append at that size. Writers
@@ -54,7 +62,7 @@ public interface ISteleStore : IAlertStore, IAsyncDisposable
         {
             var head = await GetHeadAsync(ledgerId, cancellationToken).ConfigureAwait(false);
             var batch = await build(head).ConfigureAwait(false);
-            var status = await AppendAsync(ledgerId, head.Size, batch.Events, batch.Nodes, cancellationToken).ConfigureAwait(false);
+            var status = await AppendAsync(ledgerId, head.Size, batch, cancellationToken).ConfigureAwait(false);
             if (status != AppendStatus.SizeConflict)
             {
                 return status;

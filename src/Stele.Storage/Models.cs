@@ -140,8 +140,22 @@ public sealed record ApiKeyRecord
     public bool IsBootstrap { get; init; }
 }
 
-/// <summary>What <see cref="ISteleStore.AppendAtHeadAsync"/> writes: events with consecutive seqs from the head's size, and the tree nodes they complete.</summary>
-public sealed record AppendBatch(IReadOnlyList<StoredEvent> Events, IReadOnlyList<StoredTreeNode> Nodes);
+/// <summary>
+/// What an append writes in one transaction: events with consecutive seqs from the head's size, the
+/// tree nodes they complete, and optionally a signed checkpoint of the ledger as the batch leaves it
+/// (so the checkpoint is durable exactly when the events are, without a write of its own).
+/// </summary>
+public sealed record AppendBatch(IReadOnlyList<StoredEvent> Events, IReadOnlyList<StoredTreeNode> Nodes, StoredCheckpoint? Checkpoint = null)
+{
+    /// <summary>A checkpoint written with a batch signs the ledger as the batch leaves it, and nothing else.</summary>
+    internal void CheckCheckpointEndsBatch()
+    {
+        if (Checkpoint is { } checkpoint && Events.Count > 0 && checkpoint.Size != Events[^1].Seq + 1)
+        {
+            throw new ArgumentException($"The batch's checkpoint has size {checkpoint.Size}, but the batch leaves the ledger at size {Events[^1].Seq + 1}.");
+        }
+    }
+}
 
 /// <summary>The result of <see cref="ISteleStore.AppendAsync"/>.</summary>
 public enum AppendStatus

@@ -9,8 +9,9 @@ using Xunit.Abstractions;
 namespace Stele.Server.Tests;
 
 /// <summary>
-/// The checkpointer at the default interval (one second): a proof for an acknowledged event is
-/// available within about a second, and a growing ledger gets at most one checkpoint per interval.
+/// Checkpoint timing: a proof for an acknowledged event is available within about an interval, a
+/// steadily growing ledger gets about one checkpoint per interval, and an event after a quiet spell
+/// is covered the moment it is acknowledged.
 /// </summary>
 public sealed class CheckpointIntervalTests(ITestOutputHelper output)
 {
@@ -59,15 +60,67 @@ public sealed class CheckpointIntervalTests(ITestOutputHelper output)
         Assert.True(latencies.Length >= 10, $"only {latencies.Length} samples");
         Assert.All(latencies, l => Assert.True(l < TimeSpan.FromSeconds(2), $"a proof took {l.TotalMilliseconds:0} ms"));
 
-        // Checkpoints signed while the ledger grew: one per interval, never two within one.
+        // Checkpoints signed while the ledger grew: about one per interval. A commit signs a little
+        // early when waiting for the next commit would keep an event waiting longer than the
+        // interval, by up to two commit times (a few milliseconds here), hence the margin.
         var size = (await store.GetHeadAsync(ledger.Id, CancellationToken.None)).Size;
         var signed = (await store.ListCheckpointsAsync(ledger.Id, before + 1, size, CancellationToken.None)).OrderBy(c => c.Size).ToList();
         var gaps = signed.Zip(signed.Skip(1), (a, b) => b.CreatedAt - a.CreatedAt).ToList();
         output.WriteLine($"{signed.Count} checkpoints in {grown.TotalSeconds:0.0} s of growth; gaps (ms): {string.Join(", ", gaps.Select(g => g.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}");
-        Assert.All(gaps, g => Assert.True(g >= TimeSpan.FromSeconds(1), $"two checkpoints {g.TotalMilliseconds:0} ms apart"));
+        Assert.All(gaps, g => Assert.True(g >= TimeSpan.FromMilliseconds(800), $"two checkpoints {g.TotalMilliseconds:0} ms apart"));
         Assert.True(signed.Count <= (int)Math.Ceiling(grown.TotalSeconds) + 1, $"{signed.Count} checkpoints in {grown.TotalSeconds:0.0} s");
         Assert.True(signed.Count >= (int)Math.Floor(grown.TotalSeconds) - 1, $"only {signed.Count} checkpoints in {grown.TotalSeconds:0.0} s of growth");
         Assert.All(signed.Zip(signed.Skip(1)), p => Assert.True(p.Second.Size > p.First.Size));
+    }
+
+    [Fact]
+    public async Task An_event_after_a_quiet_spell_is_covered_by_a_checkpoint_written_with_it()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["CheckpointInterval"] = "00:00:01" });
+        await Api.IngestAsync(server.Admin, "api/v1/events", new { actor_id = "user_1", action = "quiet.before" });
+        await server.WaitForCheckpointAsync(server.Admin, "api/v1/", 1);
+
+        // The last checkpoint is more than an interval old when the next event arrives, so the
+        // group commit that stores the event stores its checkpoint too: the answer and the
+        // checkpoint are durable together, with no wait for the checkpoint loop's next tick.
+        await Task.Delay(TimeSpan.FromMilliseconds(1200));
+        var created = await Api.IngestAsync(server.Admin, "api/v1/events", new { actor_id = "user_2", action = "quiet.after" });
+        using (var response = await server.Admin.GetAsync("api/v1/checkpoint"))
+        {
+            var checkpoint = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(2, checkpoint.GetProperty("tree_size").GetInt64());
+        }
+
+        using (var proof = await server.Admin.GetAsync($"api/v1/events/{created.GetProperty("id").GetString()}/proof"))
+        {
+            Assert.Equal(HttpStatusCode.OK, proof.StatusCode);
+        }
+
+        // It is a checkpoint like any other: the whole ledger verifies against it.
+        var report = JsonDocument.Parse(await server.Admin.GetStringAsync("api/v1/verify")).RootElement;
+        Assert.True(report.GetProperty("valid").GetBoolean(), report.ToString());
+        Assert.Equal(2, report.GetProperty("events_checked").GetInt64());
+    }
+
+    [Theory]
+    // The last checkpoint is an interval old: sign, whatever else is waiting.
+    [InlineData(1000, null, 0, true)]
+    [InlineData(999, null, 0, false)]
+    // Nothing acknowledged is waiting: the events of this commit are covered by a later one.
+    [InlineData(400, null, 300, false)]
+    // An event acknowledged 300 ms ago would wait 300 + 2 x 200 = 700 ms if left to the next commit.
+    [InlineData(500, 300, 200, false)]
+    // ... and 300 + 2 x 400 = 1,100 ms with slow commits: sign in this one.
+    [InlineData(500, 300, 400, true)]
+    // Exactly the interval counts as due.
+    [InlineData(500, 600, 200, true)]
+    public void A_commit_signs_when_the_interval_is_up_or_an_acknowledged_event_would_wait_longer(
+        int sinceLastMs, int? sinceOldestUncoveredMs, int commitMs, bool due)
+    {
+        var now = new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+        var interval = TimeSpan.FromSeconds(1);
+        DateTimeOffset? waiting = sinceOldestUncoveredMs is { } ms ? now.AddMilliseconds(-ms) : null;
+        Assert.Equal(due, Integrity.CheckpointSchedule.IsDue(now, now.AddMilliseconds(-sinceLastMs), waiting, TimeSpan.FromMilliseconds(commitMs), interval));
     }
 
     [Fact]

@@ -126,6 +126,77 @@ public abstract partial class StoreConformanceTests
     }
 
     [StoreFact]
+    public async Task A_checkpoint_in_the_batch_is_stored_with_its_events()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        await store.AddCheckpointAsync(ledger!.Id, new StoredCheckpoint(0, Hash("root", 0), null, "note 0"u8.ToArray(), Now), None);
+
+        StoredCheckpoint? signed = null;
+        var status = await store.AppendAtHeadAsync(ledger.Id, head =>
+        {
+            var events = Linked(Genesis, head.Size, 4, "signed");
+            signed = new StoredCheckpoint(4, Hash("root", 4), events[^1].ChainHash, "note 4"u8.ToArray(), Now.AddSeconds(1));
+            return Task.FromResult(new AppendBatch(events, [], signed));
+        }, None);
+
+        Assert.Equal(AppendStatus.Committed, status);
+        Assert.Equal(4, (await store.GetHeadAsync(ledger.Id, None)).Size);
+        AssertSameCheckpoint(signed!, await store.GetLatestCheckpointAsync(ledger.Id, None));
+        Assert.Equal([0L, 4L], (await store.ListCheckpointsAsync(ledger.Id, 0, 10, None)).Select(c => c.Size));
+
+        // The optimistic append takes one too.
+        var more = Linked(signed!.ChainHead!, 4, 2, "more");
+        var next = new StoredCheckpoint(6, Hash("root", 6), more[^1].ChainHash, "note 6"u8.ToArray(), Now.AddSeconds(2));
+        Assert.Equal(AppendStatus.Committed, await store.AppendAsync(ledger.Id, 4, new AppendBatch(more, [], next), None));
+        AssertSameCheckpoint(next, await store.GetLatestCheckpointAsync(ledger.Id, None));
+    }
+
+    [StoreFact]
+    public async Task A_checkpoint_in_a_refused_batch_is_not_stored()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        var first = Linked(Genesis, 0, 1, "first", _ => "order-1");
+        await store.AppendAsync(ledger!.Id, 0, first, [], None);
+
+        // The group repeats a stored idempotency key, so neither its events nor its checkpoint are kept.
+        var status = await store.AppendAtHeadAsync(ledger.Id, head =>
+        {
+            var group = Linked(head.ChainHead!, head.Size, 2, "group", position => position == 2 ? "order-1" : null);
+            return Task.FromResult(new AppendBatch(group, [], new StoredCheckpoint(3, Hash("root", 3), group[^1].ChainHash, "note 3"u8.ToArray(), Now)));
+        }, None);
+        Assert.Equal(AppendStatus.IdempotencyConflict, status);
+        Assert.Null(await store.GetLatestCheckpointAsync(ledger.Id, None));
+
+        // A size conflict on the optimistic append keeps nothing either.
+        var stale = Linked(Genesis, 0, 2, "stale");
+        var refused = await store.AppendAsync(ledger.Id, 0, new AppendBatch(stale, [], new StoredCheckpoint(2, Hash("root", 2), stale[^1].ChainHash, "note 2"u8.ToArray(), Now)), None);
+        Assert.Equal(AppendStatus.SizeConflict, refused);
+        Assert.Null(await store.GetLatestCheckpointAsync(ledger.Id, None));
+        Assert.Equal(1, (await store.GetHeadAsync(ledger.Id, None)).Size);
+    }
+
+    [StoreFact]
+    public async Task A_checkpoint_that_does_not_end_the_batch_is_refused_and_nothing_is_written()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAtHeadAsync(ledger!.Id, head =>
+        {
+            var events = Linked(Genesis, head.Size, 3, "short");
+            return Task.FromResult(new AppendBatch(events, [], new StoredCheckpoint(2, Hash("root", 2), events[1].ChainHash, "note 2"u8.ToArray(), Now)));
+        }, None));
+
+        Assert.Equal(0, (await store.GetHeadAsync(ledger!.Id, None)).Size);
+        Assert.Null(await store.GetLatestCheckpointAsync(ledger.Id, None));
+
+        // The ledger is not left locked: an append goes through.
+        Assert.Equal(AppendStatus.Committed, await store.AppendAtHeadAsync(ledger.Id, h => Task.FromResult(new AppendBatch(Linked(Genesis, h.Size, 1, "next"), [])), None));
+    }
+
+    [StoreFact]
     public async Task Two_concurrent_callers_of_append_at_head_take_turns_and_leave_one_gap_free_chain()
     {
         const int Rounds = 15;

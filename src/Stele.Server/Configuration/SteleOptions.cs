@@ -40,9 +40,11 @@ public sealed class SteleOptions
     public string InstanceName { get; set; } = "stele.localhost";
 
     /// <summary>
-    /// How often a growing ledger gets a new signed checkpoint. Below one second so that an event
-    /// acknowledged just after a checkpoint is covered by the next one within a second (signing and
-    /// scheduling take the rest).
+    /// How long an acknowledged event may wait for a signed checkpoint that covers it. A group
+    /// commit writes one itself when the last is this old, or when leaving it to the next commit
+    /// would make an acknowledged event wait longer (so under heavy ingestion most commits carry
+    /// one); a ledger that went quiet gets one from the checkpoint loop this long after the last.
+    /// Below one second, so that scheduling leaves room within the one-second target.
     /// </summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMilliseconds(750);
 

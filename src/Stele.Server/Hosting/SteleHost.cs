@@ -139,6 +139,7 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddSingleton(clock ?? TimeProvider.System);
         services.AddSingleton(_ => StoreFactory.Create(options.Store, options.DataDirectory));
         services.AddSingleton(_ => InstanceKey.Load(options.DataDirectory, options.InstanceName, options.SigningKeyFile, options.SigningKey));
+        services.AddSingleton<CheckpointSchedule>();
         services.AddSingleton<SequencerRegistry>();
         services.AddSingleton<SystemAudit>();
         services.AddSingleton<Bootstrap>();

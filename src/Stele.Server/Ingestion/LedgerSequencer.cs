@@ -14,7 +14,8 @@ namespace Stele.Server.Ingestion;
 /// The one writer of a ledger on this node. Requests queue here; a single loop takes everything
 /// queued (up to a limit), assigns gap-free seqs, encodes and hashes the events, and writes them
 /// in one transaction — one fsync for many requests (group commit). Each request is answered only
-/// after the commit that holds its events is durable.
+/// after the commit that holds its events is durable. When a checkpoint is due, the commit also
+/// writes one signing the ledger as the commit leaves it, so it is durable with the events.
 /// </summary>
 internal sealed partial class LedgerSequencer : IAsyncDisposable
 {
@@ -23,7 +24,11 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     private const long MaxCatchUpEvents = 4096;
     private const int MaxConflictsPerGroup = 1000;
 
+    // How many recent commits the estimate of the next one's duration looks at (it takes the longest).
+    private const int CommitTimesKept = 4;
+
     private readonly ISteleStore _store;
+    private readonly CheckpointSchedule _schedule;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly int _maxEventsPerCommit;
@@ -38,10 +43,17 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     private long _lastReceivedMicros;
     private LedgerSnapshot? _snapshot;
 
-    public LedgerSequencer(LedgerInfo ledger, ISteleStore store, TimeProvider clock, int maxEventsPerCommit, ILogger logger)
+    // Commits acknowledged since the newest checkpoint (its size and when it was answered), oldest
+    // first, and how long the last few took from signing to durable; only the loop uses them.
+    private readonly Queue<(long EndSize, DateTimeOffset AcknowledgedAt)> _uncovered = new();
+    private readonly TimeSpan[] _commitTimes = new TimeSpan[CommitTimesKept];
+    private int _commits;
+
+    public LedgerSequencer(LedgerInfo ledger, ISteleStore store, CheckpointSchedule schedule, TimeProvider clock, int maxEventsPerCommit, ILogger logger)
     {
         Ledger = ledger;
         _store = store;
+        _schedule = schedule;
         _clock = clock;
         _maxEventsPerCommit = maxEventsPerCommit;
         _logger = logger;
@@ -72,6 +84,24 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         // The caller may stop waiting, but the events still commit or fail as one group.
         return await submission.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Signs and stores a checkpoint of the ledger's committed state if it grew since the newest
+    /// one: with the next group commit if events are queued, or on its own. The request goes
+    /// through the queue, so a ledger's checkpoints are written by its sequencer one at a time and
+    /// never two for one moment. Call only after the ledger's stored tree was checked (see
+    /// <see cref="CheckpointService"/>).
+    /// </summary>
+    public async Task RequestCheckpointAsync(CancellationToken cancellationToken)
+    {
+        var request = new Submission([], checkpointRequested: true);
+        if (!_queue.Writer.TryWrite(request))
+        {
+            throw new InvalidOperationException("The ledger sequencer is stopping.");
+        }
+
+        await request.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -239,19 +269,40 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     private async Task<bool> CommitAsync(List<Submission> group)
     {
         Prepared? prepared = null;
+        StoredCheckpoint? checkpoint = null;
+        var signedAt = 0L;
+        var requested = group.Exists(s => s.CheckpointRequested);
         var status = await _store.AppendAtHeadAsync(
             Ledger.Id,
             async head =>
             {
                 await CatchUpAsync(head, CancellationToken.None).ConfigureAwait(false);
                 prepared = await PrepareAsync(group).ConfigureAwait(false);
-                return new AppendBatch(prepared.Rows, prepared.Nodes);
+                checkpoint = prepared.Rows.Count > 0 ? SignIfDue(prepared, requested) : null;
+                signedAt = _clock.GetTimestamp();
+                return new AppendBatch(prepared.Rows, prepared.Nodes, checkpoint);
             },
             CancellationToken.None).ConfigureAwait(false);
         if (status != AppendStatus.Committed || prepared is null)
         {
             Log.AppendConflict(_logger, Ledger.Name, status.ToString(), _size);
             return false;
+        }
+
+        if (prepared.Rows.Count > 0)
+        {
+            _commitTimes[_commits++ % CommitTimesKept] = _clock.GetElapsedTime(signedAt);
+        }
+
+        if (checkpoint is not null)
+        {
+            _schedule.Record(Ledger.Name, checkpoint.Size, checkpoint.CreatedAt);
+            _uncovered.Clear();
+            Log.SignedInCommit(_logger, Ledger.Name, checkpoint.Size);
+        }
+        else if (prepared.Rows.Count > 0)
+        {
+            _uncovered.Enqueue((prepared.Size, _clock.GetUtcNow()));
         }
 
         _size = prepared.Size;
@@ -263,7 +314,10 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         for (var s = 0; s < group.Count; s++)
         {
-            group[s].Completion.TrySetResult(prepared.Outcomes[s]);
+            if (!group[s].CheckpointRequested)
+            {
+                group[s].Completion.TrySetResult(prepared.Outcomes[s]);
+            }
         }
 
         if (prepared.Rows.Count > 0)
@@ -272,7 +326,105 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
             Committed?.Invoke(this, prepared.IndexEntries);
         }
 
+        if (requested)
+        {
+            await AnswerCheckpointRequestsAsync(group, signedInCommit: prepared.Rows.Count > 0).ConfigureAwait(false);
+        }
+
         return true;
+    }
+
+    /// <summary>
+    /// Answers the checkpoint loop's requests in a committed group. A commit that wrote events
+    /// signed them; with nothing to commit, the state as it is gets its checkpoint now. A failure
+    /// here fails only the requests (the loop logs it and tries again), not the group's events.
+    /// </summary>
+    private async Task AnswerCheckpointRequestsAsync(List<Submission> group, bool signedInCommit)
+    {
+        Exception? failure = null;
+        if (!signedInCommit)
+        {
+            try
+            {
+                await CheckpointCommittedStateAsync().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Handed to the requests, whose caller logs it.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                failure = ex;
+            }
+        }
+
+        foreach (var request in group.Where(s => s.CheckpointRequested))
+        {
+            if (failure is null)
+            {
+                request.Completion.TrySetResult([]);
+            }
+            else
+            {
+                request.Completion.TrySetException(failure);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A checkpoint of the ledger as <paramref name="prepared"/> leaves it, when one is due
+    /// (<see cref="CheckpointSchedule.IsDue"/>); null when not, or before the ledger's stored tree
+    /// has been checked, or once signing was refused for it.
+    /// </summary>
+    private StoredCheckpoint? SignIfDue(Prepared prepared, bool requested)
+    {
+        if (_schedule.IsRefused(Ledger.Name) || !_schedule.TryGetLatest(Ledger.Name, out var latest))
+        {
+            return null;
+        }
+
+        if (requested)
+        {
+            return _schedule.Sign(Ledger.Name, prepared.Size, prepared.Range.Root(), prepared.Chain);
+        }
+
+        // Commits the checkpoint loop (or another node) covered meanwhile are no longer waiting.
+        while (_uncovered.TryPeek(out var oldest) && oldest.EndSize <= latest.Size)
+        {
+            _uncovered.Dequeue();
+        }
+
+        DateTimeOffset? waitingSince = _uncovered.TryPeek(out var first) ? first.AcknowledgedAt : null;
+        var commitTime = _commitTimes.Max();
+        if (!CheckpointSchedule.IsDue(_clock.GetUtcNow(), latest.At, waitingSince, commitTime, _schedule.Interval))
+        {
+            return null;
+        }
+
+        return _schedule.Sign(Ledger.Name, prepared.Size, prepared.Range.Root(), prepared.Chain);
+    }
+
+    /// <summary>Signs and stores the committed state if it grew since the newest checkpoint (this node's or another's).</summary>
+    private async Task CheckpointCommittedStateAsync()
+    {
+        if (_schedule.IsRefused(Ledger.Name) || !_schedule.TryGetLatest(Ledger.Name, out var latest) || _size <= latest.Size)
+        {
+            return;
+        }
+
+        // Other nodes sharing the database sign too: skip a size that one of them covered already.
+        // (A race may still store a smaller checkpoint after a larger one; every checkpoint signs a
+        // real prefix of the one ledger, so that is harmless, and an equal size is ignored by the store.)
+        var newest = await _store.GetLatestCheckpointAsync(Ledger.Id, CancellationToken.None).ConfigureAwait(false);
+        if (newest is not null && newest.Size >= _size)
+        {
+            _schedule.Record(Ledger.Name, newest.Size, _clock.GetUtcNow());
+            return;
+        }
+
+        var record = _schedule.Sign(Ledger.Name, _size, _range.Root(), _chainHead);
+        await _store.AddCheckpointAsync(Ledger.Id, record, CancellationToken.None).ConfigureAwait(false);
+        _schedule.Record(Ledger.Name, record.Size, record.CreatedAt);
+        _uncovered.Clear();
+        Log.Signed(_logger, Ledger.Name, record.Size);
     }
 
     /// <summary>Assigns seqs from the current state, encodes and hashes the group; changes no state.</summary>
@@ -374,9 +526,12 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         TileBoundaryTracker Tiles,
         long ReceivedMicros);
 
-    private sealed class Submission(IReadOnlyList<ParsedEvent> events)
+    private sealed class Submission(IReadOnlyList<ParsedEvent> events, bool checkpointRequested = false)
     {
         public IReadOnlyList<ParsedEvent> Events { get; } = events;
+
+        /// <summary>A request from the checkpoint loop (with no events): the group signs what it commits, or the state as it is.</summary>
+        public bool CheckpointRequested { get; } = checkpointRequested;
 
         public TaskCompletionSource<IReadOnlyList<AppendOutcome>> Completion { get; } =
             new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -398,6 +553,12 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         [LoggerMessage(EventId = 1006, Level = LogLevel.Critical, Message = "Ledger {Ledger}: the chain hash recomputed over the leaves stored from {From} to {To} differs from the stored chain head; reloading from the store. Run GET /verify.")]
         public static partial void CatchUpChainMismatch(ILogger logger, string ledger, long from, long to);
+
+        [LoggerMessage(EventId = 1007, Level = LogLevel.Debug, Message = "Ledger {Ledger}: signed checkpoint at size {Size} in the group commit")]
+        public static partial void SignedInCommit(ILogger logger, string ledger, long size);
+
+        [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Signed checkpoint of ledger {Ledger} at size {Size}")]
+        public static partial void Signed(ILogger logger, string ledger, long size);
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Ledger {Ledger}: a group commit of {Events} events failed")]
         public static partial void CommitFailed(ILogger logger, Exception exception, string ledger, int events);

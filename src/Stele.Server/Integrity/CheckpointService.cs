@@ -1,8 +1,6 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Stele.Core.Checkpoints;
 using Stele.Core.Merkle;
 using Stele.Server.Configuration;
 using Stele.Server.Ingestion;
@@ -11,27 +9,22 @@ using Stele.Storage;
 namespace Stele.Server.Integrity;
 
 /// <summary>
-/// Signs a new checkpoint for each ledger that grew, at most once per
-/// <see cref="SteleOptions.CheckpointInterval"/>, so that a proof is available about a second
-/// after an event is acknowledged.
+/// Checks each ledger's stored tree against its last checkpoint before anything new is signed for
+/// it, and asks the ledger's sequencer for a checkpoint when the ledger grew and the last one is
+/// <see cref="SteleOptions.CheckpointInterval"/> old. While a ledger is ingesting, its sequencer
+/// usually gets there first and writes the checkpoint inside a group commit
+/// (<see cref="CheckpointSchedule.IsDue"/>); this loop covers the events of a ledger that went quiet.
+/// All signing of a ledger happens on its sequencer, so two checkpoints never race.
 /// </summary>
 internal sealed partial class CheckpointService(
     SequencerRegistry sequencers,
     ISteleStore store,
     ProofTiles proofTiles,
-    InstanceKey key,
+    CheckpointSchedule schedule,
     TimeProvider clock,
     IOptions<SteleOptions> options,
     ILogger<CheckpointService> logger) : BackgroundService
 {
-    private readonly ConcurrentDictionary<string, (long Size, DateTimeOffset At)> _latest = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> _refused = new(StringComparer.Ordinal);
-
-    /// <summary>True when checkpointing of the ledger stopped because its stored tree disagrees with its last checkpoint.</summary>
-    public bool IsRefused(string ledger) => _refused.ContainsKey(ledger);
-
-    public string Origin(string ledger) => $"{options.Value.InstanceName}/{ledger}";
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.CheckpointInterval;
@@ -44,13 +37,13 @@ internal sealed partial class CheckpointService(
                 await Task.Delay(tick, clock, stoppingToken).ConfigureAwait(false);
                 foreach (var sequencer in sequencers.Open.ToList())
                 {
-                    if (!_latest.TryGetValue(sequencer.Ledger.Name, out var latest) || clock.GetUtcNow() - latest.At >= interval)
+                    if (!schedule.TryGetLatest(sequencer.Ledger.Name, out var latest) || clock.GetUtcNow() - latest.At >= interval)
                     {
                         await CheckpointNowAsync(sequencer, stoppingToken).ConfigureAwait(false);
                     }
 
                     // Proofs are against checkpoints: prepare their tile summaries a bounded step at a time.
-                    if (_latest.TryGetValue(sequencer.Ledger.Name, out var signed) && signed.Size > 0)
+                    if (schedule.TryGetLatest(sequencer.Ledger.Name, out var signed) && signed.Size > 0)
                     {
                         proofTiles.Warm(sequencer.Ledger.Id, signed.Size, maxTiles: 64);
                     }
@@ -70,60 +63,38 @@ internal sealed partial class CheckpointService(
         }
     }
 
-    /// <summary>Signs and stores a checkpoint of the ledger's committed state now, if it grew.</summary>
-    public async Task<StoredCheckpoint?> CheckpointNowAsync(LedgerSequencer sequencer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Has the ledger's sequencer sign and store a checkpoint of its committed state, if it grew;
+    /// first, once per ledger, checks the stored tree against the last checkpoint.
+    /// </summary>
+    public async Task CheckpointNowAsync(LedgerSequencer sequencer, CancellationToken cancellationToken)
     {
         var snapshot = sequencer.Snapshot;
-        if (snapshot is null)
-        {
-            return null;
-        }
-
         var name = sequencer.Ledger.Name;
-        if (_refused.ContainsKey(name))
+        if (snapshot is null || schedule.IsRefused(name))
         {
-            return null;
+            return;
         }
 
-        if (!_latest.TryGetValue(name, out var latest))
+        if (!schedule.TryGetLatest(name, out var latest))
         {
             var stored = await store.GetLatestCheckpointAsync(sequencer.Ledger.Id, cancellationToken).ConfigureAwait(false);
             if (stored is not null && !await StoredTreeMatchesAsync(sequencer, stored, cancellationToken).ConfigureAwait(false))
             {
                 // Never sign over a tree that disagrees with what was signed before: that would
                 // lend the instance's signature to tampered data. The verifier reports the break.
-                _refused[name] = true;
-                return null;
+                schedule.Refuse(name);
+                return;
             }
 
-            latest = stored is null ? (-1, DateTimeOffset.MinValue) : (stored.Size, stored.CreatedAt);
-            _latest[name] = latest;
+            schedule.Record(name, stored?.Size ?? -1, stored?.CreatedAt ?? DateTimeOffset.MinValue);
+            schedule.TryGetLatest(name, out latest);
         }
 
-        if (snapshot.Size <= latest.Size)
+        if (snapshot.Size > latest!.Size)
         {
-            return null;
+            await sequencer.RequestCheckpointAsync(cancellationToken).ConfigureAwait(false);
         }
-
-        // Other nodes sharing the database sign too: skip a size that one of them covered already.
-        // (A race may still store a smaller checkpoint after a larger one; every checkpoint signs a
-        // real prefix of the one ledger, so that is harmless, and an equal size is ignored by the store.)
-        var newest = await store.GetLatestCheckpointAsync(sequencer.Ledger.Id, cancellationToken).ConfigureAwait(false);
-        if (newest is not null && newest.Size >= snapshot.Size)
-        {
-            _latest[name] = (newest.Size, clock.GetUtcNow());
-            return null;
-        }
-
-        var root = snapshot.Range.Root();
-        var checkpoint = Checkpoint.Create(Origin(name), snapshot.Size, root, snapshot.ChainHead);
-        var note = key.Signer.Sign(checkpoint);
-        var now = clock.GetUtcNow();
-        var record = new StoredCheckpoint(snapshot.Size, root, snapshot.ChainHead, note, now);
-        await store.AddCheckpointAsync(sequencer.Ledger.Id, record, cancellationToken).ConfigureAwait(false);
-        _latest[name] = (snapshot.Size, now);
-        Log.Signed(logger, name, snapshot.Size);
-        return record;
     }
 
     /// <summary>
@@ -185,8 +156,6 @@ internal sealed partial class CheckpointService(
         [LoggerMessage(EventId = 2003, Level = LogLevel.Critical, Message = "Integrity failure in ledger {Ledger} at checkpoint size {Size}: {Problem}. No new checkpoints are signed for it; run GET /verify.")]
         public static partial void IntegrityFailure(ILogger logger, string ledger, long size, string problem);
 
-        [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Signed checkpoint of ledger {Ledger} at size {Size}")]
-        public static partial void Signed(ILogger logger, string ledger, long size);
 
         [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Checkpointing failed; retrying")]
         public static partial void CheckpointFailed(ILogger logger, Exception exception);

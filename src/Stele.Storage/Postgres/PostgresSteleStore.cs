@@ -148,14 +148,20 @@ public sealed partial class PostgresSteleStore : ISteleStore
             : new LedgerHead(0, null);
     }
 
-    public async Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken)
+    public Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken) =>
+        AppendAsync(ledgerId, expectedSize, new AppendBatch(events, nodes), cancellationToken);
+
+    public async Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, AppendBatch batch, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(events);
-        ArgumentNullException.ThrowIfNull(nodes);
-        if (events.Count == 0)
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(batch.Events);
+        ArgumentNullException.ThrowIfNull(batch.Nodes);
+        if (batch.Events.Count == 0)
         {
             return AppendStatus.Committed;
         }
+
+        batch.CheckCheckpointEndsBatch();
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -166,7 +172,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
             return AppendStatus.SizeConflict;
         }
 
-        return await InsertAndCommitAsync(connection, transaction, ledgerId, events, nodes, cancellationToken).ConfigureAwait(false);
+        return await InsertAndCommitAsync(connection, transaction, ledgerId, batch, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<AppendStatus> AppendAtHeadAsync(long ledgerId, Func<LedgerHead, Task<AppendBatch>> build, CancellationToken cancellationToken)
@@ -188,7 +194,8 @@ public sealed partial class PostgresSteleStore : ISteleStore
             throw new InvalidOperationException($"Ledger {ledgerId}: the batch starts at seq {batch.Events[0].Seq} but the ledger's size is {head.Size}.");
         }
 
-        return await InsertAndCommitAsync(connection, transaction, ledgerId, batch.Events, batch.Nodes, cancellationToken).ConfigureAwait(false);
+        batch.CheckCheckpointEndsBatch();
+        return await InsertAndCommitAsync(connection, transaction, ledgerId, batch, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -214,11 +221,12 @@ public sealed partial class PostgresSteleStore : ISteleStore
     }
 
     /// <summary>Round trip 2 and the commit: every row of the group as one array-valued INSERT per table.</summary>
-    private static async Task<AppendStatus> InsertAndCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long ledgerId, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken)
+    private static async Task<AppendStatus> InsertAndCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long ledgerId, AppendBatch batch, CancellationToken cancellationToken)
     {
+        var nodes = batch.Nodes;
         await using (var insert = new NpgsqlBatch(connection, transaction))
         {
-            AddEventInserts(insert, ledgerId, events);
+            AddEventInserts(insert, ledgerId, batch.Events);
             if (nodes.Count > 0)
             {
                 insert.BatchCommands.Add(Batched(
@@ -227,6 +235,11 @@ public sealed partial class PostgresSteleStore : ISteleStore
                     new NpgsqlParameter { Value = nodes.Select(n => n.Level).ToArray() },
                     new NpgsqlParameter { Value = nodes.Select(n => n.Index).ToArray() },
                     Bytes(nodes.Select(n => n.Hash))));
+            }
+
+            if (batch.Checkpoint is { } checkpoint)
+            {
+                insert.BatchCommands.Add(CheckpointInsert(ledgerId, checkpoint));
             }
 
             try
@@ -512,19 +525,23 @@ public sealed partial class PostgresSteleStore : ISteleStore
     public async Task AddCheckpointAsync(long ledgerId, StoredCheckpoint checkpoint, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        await using var command = _dataSource.CreateCommand(
-            """
-            INSERT INTO checkpoints (ledger_id, size, root_hash, chain_head, signed_note, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING;
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = ledgerId });
-        command.Parameters.Add(new NpgsqlParameter { Value = checkpoint.Size });
-        command.Parameters.Add(new NpgsqlParameter { Value = checkpoint.RootHash });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)checkpoint.ChainHead ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
-        command.Parameters.Add(new NpgsqlParameter { Value = checkpoint.SignedNote });
-        command.Parameters.Add(new NpgsqlParameter { Value = Micros(checkpoint.CreatedAt) });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = _dataSource.CreateBatch();
+        batch.BatchCommands.Add(CheckpointInsert(ledgerId, checkpoint));
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Stores a checkpoint; an equal size stored already (by another node) is kept.</summary>
+    private static NpgsqlBatchCommand CheckpointInsert(long ledgerId, StoredCheckpoint checkpoint) => Batched(
+        """
+        INSERT INTO checkpoints (ledger_id, size, root_hash, chain_head, signed_note, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING;
+        """,
+        new NpgsqlParameter { Value = ledgerId },
+        new NpgsqlParameter { Value = checkpoint.Size },
+        new NpgsqlParameter { Value = checkpoint.RootHash },
+        new NpgsqlParameter { Value = (object?)checkpoint.ChainHead ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea },
+        new NpgsqlParameter { Value = checkpoint.SignedNote },
+        new NpgsqlParameter { Value = Micros(checkpoint.CreatedAt) });
 
     public async Task<StoredCheckpoint?> GetLatestCheckpointAsync(long ledgerId, CancellationToken cancellationToken)
     {

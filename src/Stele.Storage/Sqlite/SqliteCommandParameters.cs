@@ -27,7 +27,7 @@ internal static class SqliteCommandParameters
     /// the order given, enlisted in <paramref name="transaction"/>. Call under the writer's gate.
     /// </summary>
     public static SqliteCommand Cached(
-        this Dictionary<string, SqliteCommand> cache, SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] parameters)
+        this Dictionary<string, SqliteCommand> cache, SqliteConnection connection, SqliteTransaction? transaction, string sql, params string[] parameters)
     {
         if (!cache.TryGetValue(sql, out var command))
         {

@@ -164,14 +164,21 @@ public sealed partial class SqliteSteleStore : ISteleStore
         return reader.Read() ? new LedgerHead(reader.GetInt64(0) + 1, (byte[])reader[1]) : new LedgerHead(0, null);
     }
 
-    public async Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken)
+    public Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken) =>
+        AppendAsync(ledgerId, expectedSize, new AppendBatch(events, nodes), cancellationToken);
+
+    public async Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, AppendBatch batch, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(batch);
+        var (events, nodes) = (batch.Events, batch.Nodes);
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(nodes);
         if (events.Count == 0)
         {
             return AppendStatus.Committed;
         }
+
+        batch.CheckCheckpointEndsBatch();
 
         // Once the transaction has begun it must finish even if the caller gives up: a half-done
         // group commit would leave the sequencer unsure what is durable.
@@ -241,6 +248,11 @@ public sealed partial class SqliteSteleStore : ISteleStore
                 }
             }
 
+            if (batch.Checkpoint is { } checkpoint)
+            {
+                InsertCheckpoint(transaction, ledgerId, checkpoint);
+            }
+
             transaction.Commit();
             return AppendStatus.Committed;
         }
@@ -254,7 +266,7 @@ public sealed partial class SqliteSteleStore : ISteleStore
     /// A statement of the ledger-file writer kept prepared across transactions (a group commit runs the
     /// same few statements each time), with its parameters declared in the order given. Call under the write gate.
     /// </summary>
-    private SqliteCommand WriterCommand(SqliteTransaction transaction, string sql, params string[] parameters) =>
+    private SqliteCommand WriterCommand(SqliteTransaction? transaction, string sql, params string[] parameters) =>
         _writerCommands.Cached(Writer, transaction, sql, parameters);
 
     private bool IsIdempotencyConflict(SqliteTransaction transaction, long ledgerId, string key)
@@ -525,24 +537,32 @@ public sealed partial class SqliteSteleStore : ISteleStore
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var command = Writer.CreateCommand();
-            command.CommandText =
-                """
-                INSERT INTO checkpoints (ledger_id, size, root_hash, chain_head, signed_note, created_at)
-                VALUES ($ledger, $size, $root, $chain, $note, $created_at) ON CONFLICT DO NOTHING;
-                """;
-            command.Parameters.AddWithValue("$ledger", ledgerId);
-            command.Parameters.AddWithValue("$size", checkpoint.Size);
-            command.Parameters.AddWithValue("$root", checkpoint.RootHash);
-            command.Parameters.AddWithValue("$chain", (object?)checkpoint.ChainHead ?? DBNull.Value);
-            command.Parameters.AddWithValue("$note", checkpoint.SignedNote);
-            command.Parameters.AddWithValue("$created_at", Micros(checkpoint.CreatedAt));
-            command.ExecuteNonQuery();
+            InsertCheckpoint(null, ledgerId, checkpoint);
         }
         finally
         {
             _writeGate.Release();
         }
+    }
+
+    /// <summary>Stores a checkpoint (an equal size stored already is kept). Call under the write gate.</summary>
+    private void InsertCheckpoint(SqliteTransaction? transaction, long ledgerId, StoredCheckpoint checkpoint)
+    {
+        var command = WriterCommand(
+            transaction,
+            """
+            INSERT INTO checkpoints (ledger_id, size, root_hash, chain_head, signed_note, created_at)
+            VALUES ($ledger, $size, $root, $chain, $note, $created_at) ON CONFLICT DO NOTHING;
+            """,
+            "$ledger", "$size", "$root", "$chain", "$note", "$created_at");
+        var p = command.Parameters;
+        p[0].Value = ledgerId;
+        p[1].Value = checkpoint.Size;
+        p[2].Value = checkpoint.RootHash;
+        p[3].Value = (object?)checkpoint.ChainHead ?? DBNull.Value;
+        p[4].Value = checkpoint.SignedNote;
+        p[5].Value = Micros(checkpoint.CreatedAt);
+        command.ExecuteNonQuery();
     }
 
     public async Task<StoredCheckpoint?> GetLatestCheckpointAsync(long ledgerId, CancellationToken cancellationToken)

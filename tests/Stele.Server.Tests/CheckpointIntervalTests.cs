@@ -114,13 +114,16 @@ public sealed class CheckpointIntervalTests(ITestOutputHelper output)
     [InlineData(500, 300, 400, true)]
     // Exactly the interval counts as due.
     [InlineData(500, 600, 200, true)]
-    public void A_commit_signs_when_the_interval_is_up_or_an_acknowledged_event_would_wait_longer(
-        int sinceLastMs, int? sinceOldestUncoveredMs, int commitMs, bool due)
+    // Under heavy ingestion (a recent commit of a thousand events) every commit signs; one fewer does not count.
+    [InlineData(10, null, 0, true, 1000)]
+    [InlineData(10, null, 0, false, 999)]
+    public void A_commit_signs_under_heavy_ingestion_when_the_interval_is_up_or_when_an_acknowledged_event_would_wait_longer(
+        int sinceLastMs, int? sinceOldestUncoveredMs, int commitMs, bool due, int largestRecentCommit = 10)
     {
         var now = new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
         var interval = TimeSpan.FromSeconds(1);
         DateTimeOffset? waiting = sinceOldestUncoveredMs is { } ms ? now.AddMilliseconds(-ms) : null;
-        Assert.Equal(due, Integrity.CheckpointSchedule.IsDue(now, now.AddMilliseconds(-sinceLastMs), waiting, TimeSpan.FromMilliseconds(commitMs), interval));
+        Assert.Equal(due, Integrity.CheckpointSchedule.IsDue(largestRecentCommit, now, now.AddMilliseconds(-sinceLastMs), waiting, TimeSpan.FromMilliseconds(commitMs), interval));
     }
 
     [Fact]

@@ -24,8 +24,8 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     private const long MaxCatchUpEvents = 4096;
     private const int MaxConflictsPerGroup = 1000;
 
-    // How many recent commits the estimate of the next one's duration looks at (it takes the longest).
-    private const int CommitTimesKept = 4;
+    // How many recent commits the checkpoint decision looks at: the longest took, and the most events one wrote.
+    private const int RecentCommitsKept = 4;
 
     private readonly ISteleStore _store;
     private readonly CheckpointSchedule _schedule;
@@ -44,9 +44,11 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     private LedgerSnapshot? _snapshot;
 
     // Commits acknowledged since the newest checkpoint (its size and when it was answered), oldest
-    // first, and how long the last few took from signing to durable; only the loop uses them.
+    // first; how long the last few took from signing to durable, and how many events each wrote.
+    // Only the loop uses them.
     private readonly Queue<(long EndSize, DateTimeOffset AcknowledgedAt)> _uncovered = new();
-    private readonly TimeSpan[] _commitTimes = new TimeSpan[CommitTimesKept];
+    private readonly TimeSpan[] _commitTimes = new TimeSpan[RecentCommitsKept];
+    private readonly int[] _commitEvents = new int[RecentCommitsKept];
     private int _commits;
 
     public LedgerSequencer(LedgerInfo ledger, ISteleStore store, CheckpointSchedule schedule, TimeProvider clock, int maxEventsPerCommit, ILogger logger)
@@ -291,7 +293,8 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         if (prepared.Rows.Count > 0)
         {
-            _commitTimes[_commits++ % CommitTimesKept] = _clock.GetElapsedTime(signedAt);
+            _commitTimes[_commits % RecentCommitsKept] = _clock.GetElapsedTime(signedAt);
+            _commitEvents[_commits++ % RecentCommitsKept] = prepared.Rows.Count;
         }
 
         if (checkpoint is not null)
@@ -394,7 +397,8 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         DateTimeOffset? waitingSince = _uncovered.TryPeek(out var first) ? first.AcknowledgedAt : null;
         var commitTime = _commitTimes.Max();
-        if (!CheckpointSchedule.IsDue(_clock.GetUtcNow(), latest.At, waitingSince, commitTime, _schedule.Interval))
+        var largestRecent = Math.Max(prepared.Rows.Count, _commitEvents.Max());
+        if (!CheckpointSchedule.IsDue(largestRecent, _clock.GetUtcNow(), latest.At, waitingSince, commitTime, _schedule.Interval))
         {
             return null;
         }

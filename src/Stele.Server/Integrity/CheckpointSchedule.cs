@@ -44,15 +44,24 @@ internal sealed class CheckpointSchedule(InstanceKey key, TimeProvider clock, IO
     }
 
     /// <summary>
-    /// Whether a group commit about to start should write a checkpoint of the ledger as it leaves it.
-    /// Yes when the last one is an interval old (so a slowly growing ledger gets one at once), or when
-    /// leaving it to the next commit would make the oldest acknowledged event not yet covered wait
-    /// longer than the interval: this commit and the next take about <paramref name="commitTime"/>
-    /// each. Under heavy ingestion, where one commit of thousands of events takes a good part of the
-    /// interval, that means a checkpoint in most commits, each durable the moment its events are.
+    /// While a ledger's commits write this many events (any of the last few, or this one), every
+    /// commit carries a checkpoint. That is heavy ingestion, where one commit can take most of the
+    /// interval and a stall can take all of it, so an event left to the next commit could wait too
+    /// long; and the cost, one signature and one row, is noise next to a thousand events.
     /// </summary>
-    public static bool IsDue(DateTimeOffset now, DateTimeOffset lastSigned, DateTimeOffset? oldestUncoveredAck, TimeSpan commitTime, TimeSpan interval) =>
-        now - lastSigned >= interval
+    public const int LargeCommit = 1000;
+
+    /// <summary>
+    /// Whether a group commit about to start should write a checkpoint of the ledger as it leaves it.
+    /// Yes under heavy ingestion (<paramref name="largestRecentCommit"/> at least
+    /// <see cref="LargeCommit"/> events); when the last checkpoint is an interval old (so a slowly
+    /// growing ledger gets one at once); or when leaving it to the next commit would make the
+    /// oldest acknowledged event not yet covered wait longer than the interval, this commit and the
+    /// next taking about <paramref name="commitTime"/> each.
+    /// </summary>
+    public static bool IsDue(int largestRecentCommit, DateTimeOffset now, DateTimeOffset lastSigned, DateTimeOffset? oldestUncoveredAck, TimeSpan commitTime, TimeSpan interval) =>
+        largestRecentCommit >= LargeCommit
+        || now - lastSigned >= interval
         || (oldestUncoveredAck is { } acknowledged && now + (2 * commitTime) - acknowledged >= interval);
 
     /// <summary>The newest checkpoint's size and when it was signed.</summary>

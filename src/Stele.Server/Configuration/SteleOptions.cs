@@ -41,9 +41,10 @@ public sealed class SteleOptions
 
     /// <summary>
     /// How long an acknowledged event may wait for a signed checkpoint that covers it. A group
-    /// commit writes one itself when the last is this old, or when leaving it to the next commit
-    /// would make an acknowledged event wait longer (so under heavy ingestion most commits carry
-    /// one); a ledger that went quiet gets one from the checkpoint loop this long after the last.
+    /// commit writes one itself when the last is this old, when leaving it to the next commit
+    /// would make an acknowledged event wait longer, or under heavy ingestion
+    /// (<see cref="Integrity.CheckpointSchedule.IsDue"/>); a ledger that went quiet gets one from
+    /// the checkpoint loop this long after the last.
     /// Below one second, so that scheduling leaves room within the one-second target.
     /// </summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMilliseconds(750);

@@ -102,6 +102,31 @@ public sealed class CheckpointIntervalTests(ITestOutputHelper output)
         Assert.Equal(2, report.GetProperty("events_checked").GetInt64());
     }
 
+    [Fact]
+    public async Task A_commit_of_a_thousand_events_carries_its_checkpoint_even_right_after_another()
+    {
+        // A long interval: once the empty ledger's checkpoint is signed at start, neither the loop
+        // nor the interval rule signs again during the test.
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?> { ["CheckpointInterval"] = "00:00:30" });
+        await server.WaitForCheckpointAsync(server.Admin, "api/v1/", 0);
+
+        var events = Enumerable.Range(0, 1000).Select(i => new { actor_id = $"user_{i}", action = "heavy.batch" }).ToArray();
+        using (var response = await server.Admin.PostAsJsonAsync("api/v1/events/batch", new { events }))
+        {
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        // Heavy ingestion: the commit that stored the batch stored a checkpoint covering it.
+        var checkpoint = JsonDocument.Parse(await server.Admin.GetStringAsync("api/v1/checkpoint")).RootElement;
+        Assert.Equal(1000, checkpoint.GetProperty("tree_size").GetInt64());
+
+        // A small commit right after still signs (a large one is among the last four), so its
+        // events do not wait for a later commit that may stall.
+        await Api.IngestAsync(server.Admin, "api/v1/events", new { actor_id = "user_x", action = "heavy.after" });
+        checkpoint = JsonDocument.Parse(await server.Admin.GetStringAsync("api/v1/checkpoint")).RootElement;
+        Assert.Equal(1001, checkpoint.GetProperty("tree_size").GetInt64());
+    }
+
     [Theory]
     // The last checkpoint is an interval old: sign, whatever else is waiting.
     [InlineData(1000, null, 0, true)]

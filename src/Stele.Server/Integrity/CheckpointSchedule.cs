@@ -7,10 +7,11 @@ using Stele.Storage;
 namespace Stele.Server.Integrity;
 
 /// <summary>
-/// Signs checkpoints, and remembers per ledger the newest one this node stored or found. Two
-/// writers use it: a ledger's sequencer, which writes a checkpoint inside a group commit when one
-/// is due (<see cref="IsDue"/>), and <see cref="CheckpointService"/>, which checks each ledger's
-/// stored tree before anything is signed and covers a ledger that stopped growing.
+/// Signs checkpoints, and remembers per ledger the newest one this node stored or found. The
+/// ledger's sequencer is the one writer: it writes a checkpoint inside a group commit when one is
+/// due (<see cref="IsDue"/>), or when <see cref="CheckpointService"/> asks for one for a ledger
+/// that stopped growing. The service also checks each ledger's stored tree before anything is
+/// signed for it (until then <see cref="TryGetLatest"/> is false).
 /// </summary>
 internal sealed class CheckpointSchedule(InstanceKey key, TimeProvider clock, IOptions<SteleOptions> options)
 {

@@ -26,39 +26,55 @@ public sealed class CheckpointIntervalTests(ITestOutputHelper output)
         var ledger = (await store.FindLedgerAsync("default", CancellationToken.None))!;
         var before = (await store.GetLatestCheckpointAsync(ledger.Id, CancellationToken.None))?.Size ?? 0;
 
-        // A steady writer keeps the ledger growing for the whole window.
+        // A steady writer keeps the ledger growing for the whole window, noting when each event was acknowledged.
         using var stop = new CancellationTokenSource();
         Acknowledged? latest = null;
+        var acknowledgements = new List<long>();
         var writer = Task.Run(async () =>
         {
             for (var i = 0; !stop.IsCancellationRequested; i++)
             {
                 var created = await Api.IngestAsync(server.Admin, "api/v1/events", new { actor_id = $"user_{i}", action = "checkpoint.interval" });
-                Volatile.Write(ref latest, new Acknowledged(created.GetProperty("id").GetString()!, Stopwatch.GetTimestamp()));
+                var acknowledged = new Acknowledged(created.GetProperty("id").GetString()!, Stopwatch.GetTimestamp());
+                lock (acknowledgements)
+                {
+                    acknowledgements.Add(acknowledged.AckedAt);
+                }
+
+                Volatile.Write(ref latest, acknowledged);
                 await Task.Delay(20);
             }
         });
 
         // Meanwhile, every quarter second, time how long the event acknowledged last waits for its proof.
         var window = Stopwatch.StartNew();
-        var samples = new List<Task<TimeSpan>>();
+        var samples = new List<(Acknowledged Sample, Task<TimeSpan> Latency)>();
         while (window.Elapsed < Growth)
         {
             await Task.Delay(250);
             if (Volatile.Read(ref latest) is { } sample)
             {
-                samples.Add(TimeToProofAsync(server, sample));
+                samples.Add((sample, TimeToProofAsync(server, sample)));
             }
         }
 
-        var latencies = await Task.WhenAll(samples);
+        var latencies = await Task.WhenAll(samples.Select(s => s.Latency));
         await stop.CancelAsync();
         await writer;
         var grown = window.Elapsed;
 
         output.WriteLine($"proof latencies (ms): {string.Join(", ", latencies.Select(l => l.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}");
         Assert.True(latencies.Length >= 10, $"only {latencies.Length} samples");
-        Assert.All(latencies, l => Assert.True(l < TimeSpan.FromSeconds(2), $"a proof took {l.TotalMilliseconds:0} ms"));
+
+        // Within two intervals, unless the whole machine stalled meanwhile (a busy CI host running
+        // other suites beside this one): then the writer's acknowledgements stopped too, and the
+        // longest gap between two of them while the sample waited is added to the allowance. A
+        // checkpointer that falls behind while commits flow gets no such allowance.
+        for (var s = 0; s < samples.Count; s++)
+        {
+            var stall = LongestGap(acknowledgements, samples[s].Sample.AckedAt, samples[s].Sample.AckedAt + (long)(latencies[s].TotalSeconds * Stopwatch.Frequency));
+            Assert.True(latencies[s] < TimeSpan.FromSeconds(2) + stall, $"a proof took {latencies[s].TotalMilliseconds:0} ms; the longest pause in acknowledgements meanwhile was {stall.TotalMilliseconds:0} ms");
+        }
 
         // Checkpoints signed while the ledger grew: about one per interval. A commit signs a little
         // early when waiting for the next commit would keep an event waiting longer than the
@@ -190,6 +206,21 @@ public sealed class CheckpointIntervalTests(ITestOutputHelper output)
             Assert.True(Stopwatch.GetElapsedTime(sample.AckedAt) < TimeSpan.FromSeconds(5), "no proof within 5 s");
             await Task.Delay(25);
         }
+    }
+
+    /// <summary>The longest time between consecutive acknowledgements around [from, to] (timestamps), including the gaps that span its ends.</summary>
+    private static TimeSpan LongestGap(List<long> acknowledgements, long from, long to)
+    {
+        var longest = 0L;
+        for (var i = 1; i < acknowledgements.Count; i++)
+        {
+            if (acknowledgements[i] >= from && acknowledgements[i - 1] <= to)
+            {
+                longest = Math.Max(longest, acknowledgements[i] - acknowledgements[i - 1]);
+            }
+        }
+
+        return TimeSpan.FromSeconds((double)longest / Stopwatch.Frequency);
     }
 
     private sealed record Acknowledged(string Id, long AckedAt);

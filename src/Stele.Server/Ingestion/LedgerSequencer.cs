@@ -325,7 +325,8 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         if (prepared.Rows.Count > 0)
         {
-            Log.Committed(_logger, Ledger.Name, prepared.Rows.Count, group.Count, _size);
+            // Requests that carried events; a checkpoint request from the loop is not one.
+            Log.Committed(_logger, Ledger.Name, prepared.Rows.Count, group.Count(s => !s.CheckpointRequested), _size);
             Committed?.Invoke(this, prepared.IndexEntries);
         }
 

@@ -47,8 +47,7 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     // first; how long the last few took from signing to durable, and how many events each wrote.
     // Only the loop uses them.
     private readonly Queue<(long EndSize, DateTimeOffset AcknowledgedAt)> _uncovered = new();
-    private readonly TimeSpan[] _commitTimes = new TimeSpan[RecentCommitsKept];
-    private readonly int[] _commitEvents = new int[RecentCommitsKept];
+    private readonly (TimeSpan Took, int Events)[] _recentCommits = new (TimeSpan, int)[RecentCommitsKept];
     private int _commits;
 
     public LedgerSequencer(LedgerInfo ledger, ISteleStore store, CheckpointSchedule schedule, TimeProvider clock, int maxEventsPerCommit, ILogger logger)
@@ -293,14 +292,12 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         if (prepared.Rows.Count > 0)
         {
-            _commitTimes[_commits % RecentCommitsKept] = _clock.GetElapsedTime(signedAt);
-            _commitEvents[_commits++ % RecentCommitsKept] = prepared.Rows.Count;
+            _recentCommits[_commits++ % RecentCommitsKept] = (_clock.GetElapsedTime(signedAt), prepared.Rows.Count);
         }
 
         if (checkpoint is not null)
         {
-            _schedule.Record(Ledger.Name, checkpoint.Size, checkpoint.CreatedAt);
-            _uncovered.Clear();
+            Stored(checkpoint);
             Log.SignedInCommit(_logger, Ledger.Name, checkpoint.Size);
         }
         else if (prepared.Rows.Count > 0)
@@ -385,11 +382,6 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
             return null;
         }
 
-        if (requested)
-        {
-            return _schedule.Sign(Ledger.Name, prepared.Size, prepared.Range.Root(), prepared.Chain);
-        }
-
         // Commits the checkpoint loop (or another node) covered meanwhile are no longer waiting.
         while (_uncovered.TryPeek(out var oldest) && oldest.EndSize <= latest.Size)
         {
@@ -397,14 +389,10 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         }
 
         DateTimeOffset? waitingSince = _uncovered.TryPeek(out var first) ? first.AcknowledgedAt : null;
-        var commitTime = _commitTimes.Max();
-        var largestRecent = Math.Max(prepared.Rows.Count, _commitEvents.Max());
-        if (!CheckpointSchedule.IsDue(largestRecent, _clock.GetUtcNow(), latest.At, waitingSince, commitTime, _schedule.Interval))
-        {
-            return null;
-        }
-
-        return _schedule.Sign(Ledger.Name, prepared.Size, prepared.Range.Root(), prepared.Chain);
+        var commitTime = _recentCommits.Max(c => c.Took);
+        var largestRecent = Math.Max(prepared.Rows.Count, _recentCommits.Max(c => c.Events));
+        var due = requested || CheckpointSchedule.IsDue(largestRecent, _clock.GetUtcNow(), latest.At, waitingSince, commitTime, _schedule.Interval);
+        return due ? _schedule.Sign(Ledger.Name, prepared.Size, prepared.Range.Root(), prepared.Chain) : null;
     }
 
     /// <summary>Signs and stores the committed state if it grew since the newest checkpoint (this node's or another's).</summary>
@@ -427,9 +415,15 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         var record = _schedule.Sign(Ledger.Name, _size, _range.Root(), _chainHead);
         await _store.AddCheckpointAsync(Ledger.Id, record, CancellationToken.None).ConfigureAwait(false);
-        _schedule.Record(Ledger.Name, record.Size, record.CreatedAt);
-        _uncovered.Clear();
+        Stored(record);
         Log.Signed(_logger, Ledger.Name, record.Size);
+    }
+
+    /// <summary>After a checkpoint is durable: the schedule knows it, and no acknowledged event waits any more.</summary>
+    private void Stored(StoredCheckpoint checkpoint)
+    {
+        _schedule.Record(Ledger.Name, checkpoint.Size, checkpoint.CreatedAt);
+        _uncovered.Clear();
     }
 
     /// <summary>Assigns seqs from the current state, encodes and hashes the group; changes no state.</summary>

@@ -67,7 +67,7 @@ internal sealed partial class CheckpointService(
     /// Has the ledger's sequencer sign and store a checkpoint of its committed state, if it grew;
     /// first, once per ledger, checks the stored tree against the last checkpoint.
     /// </summary>
-    public async Task CheckpointNowAsync(LedgerSequencer sequencer, CancellationToken cancellationToken)
+    private async Task CheckpointNowAsync(LedgerSequencer sequencer, CancellationToken cancellationToken)
     {
         var snapshot = sequencer.Snapshot;
         var name = sequencer.Ledger.Name;

@@ -82,8 +82,32 @@ public interface ISteleStore : IAlertStore, IAsyncDisposable
     /// </summary>
     Task<EventPage> QueryEventsAsync(long ledgerId, EventQuery query, CancellationToken cancellationToken);
 
-    /// <summary>How many events, from seq 0, the query indexes of the ledger cover (its durable index cursor).</summary>
+    /// <summary>
+    /// How many events, from seq 0, the query indexes of the ledger cover (its durable index cursor); the
+    /// search index may cover fewer (<see cref="GetSearchIndexedSizeAsync"/>).
+    /// </summary>
     Task<long> GetIndexedSizeAsync(long ledgerId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How many events, from seq 0, the search index of the ledger covers: at most <see cref="GetIndexedSizeAsync"/>,
+    /// and what a query with <see cref="EventQuery.Search"/> is complete below. The default is for a store
+    /// that writes the search index with the others.
+    /// </summary>
+    Task<long> GetSearchIndexedSizeAsync(long ledgerId, CancellationToken cancellationToken) => GetIndexedSizeAsync(ledgerId, cancellationToken);
+
+    /// <summary>
+    /// For a store that writes the search index in a stage of its own behind the others (it costs about as
+    /// much as all of them): adds up to <paramref name="maxEvents"/> of the events the other indexes cover
+    /// and the search index does not yet, in seq order, in one transaction that also moves the search
+    /// cursor, and stops early once <paramref name="budget"/> has passed (after at least one slice).
+    /// Returns how many events it added; 0 when the search index has caught up (or, by default, for a
+    /// store with no such stage).
+    /// </summary>
+    Task<long> IndexSearchAsync(long ledgerId, int maxEvents, TimeSpan budget, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxEvents);
+        return Task.FromResult(0L);
+    }
 
     /// <summary>
     /// Writes the query index rows of <paramref name="entries"/> (consecutive seqs starting at

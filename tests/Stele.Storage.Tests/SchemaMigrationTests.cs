@@ -132,6 +132,7 @@ public abstract class SchemaMigrationTests
         }
 
         Assert.Equal(EventCount, await store.GetIndexedSizeAsync(ledger.Id, None));
+        await store.IndexAllSearchAsync(ledger.Id);
         Assert.Equal([13L], (await store.QueryEventsAsync(ledger.Id, new EventQuery { Search = "invoice 13 " }, None)).Events.Select(e => e.Seq));
         Assert.Equal(EventCount / 3, (await store.QueryEventsAsync(ledger.Id, new EventQuery { TargetType = "folder", Limit = 1000 }, None)).Events.Count);
         Assert.Equal(EventCount / 2, (await store.QueryEventsAsync(ledger.Id, new EventQuery { Action = "document.*", Limit = 1000 }, None)).Events.Count);
@@ -184,6 +185,7 @@ public abstract class SchemaMigrationTests
         }, None));
         Assert.Equal(EventCount + 5, (await store.GetHeadAsync(ledger.Id, None)).Size);
         Assert.Equal(IndexStatus.Indexed, await store.IndexAsync(ledger.Id, EventCount, more[EventCount..].Select(e => e.Index).ToList(), None));
+        await store.IndexAllSearchAsync(ledger.Id);
         Assert.Equal(
             [(long)EventCount + 3],
             (await store.QueryEventsAsync(ledger.Id, new EventQuery { Search = $"invoice {EventCount + 3} " }, None)).Events.Select(e => e.Seq));

@@ -62,6 +62,74 @@ public sealed class SqliteIndexFileTests : IDisposable
     }
 
     [Fact]
+    public async Task The_search_index_is_written_behind_the_others_and_its_cursor_is_durable()
+    {
+        long ledgerId;
+        var events = Events(0, 6, s => Event(s, actor: "alice", search: $"note {s}"));
+        await using (var store = await OpenAsync())
+        {
+            var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+            ledgerId = ledger!.Id;
+            await store.AppendAsync(ledgerId, 0, Rows(events), [], None);
+            Assert.Equal(IndexStatus.Indexed, await store.IndexAsync(ledgerId, 0, events.Select(e => e.Index).ToList(), None));
+
+            Assert.Equal(6, await store.GetIndexedSizeAsync(ledgerId, None));
+            Assert.Equal(0, await store.GetSearchIndexedSizeAsync(ledgerId, None));
+            await AssertQueryAsync(store, ledgerId, new EventQuery { ActorId = "alice" }, 5, 4, 3, 2, 1, 0);
+            await AssertQueryAsync(store, ledgerId, new EventQuery { Search = "note" });
+            Assert.Equal(4, await store.IndexSearchAsync(ledgerId, 4, TimeSpan.FromSeconds(10), None));
+        }
+
+        SqliteConnection.ClearAllPools();
+        await using var reopened = await OpenAsync();
+        Assert.Equal(4, await reopened.GetSearchIndexedSizeAsync(ledgerId, None));
+        await AssertQueryAsync(reopened, ledgerId, new EventQuery { Search = "NOTE" }, 3, 2, 1, 0);
+        Assert.Equal(2, await reopened.IndexSearchAsync(ledgerId, 100, TimeSpan.FromSeconds(10), None));
+        await AssertQueryAsync(reopened, ledgerId, new EventQuery { Search = "NOTE" }, 5, 4, 3, 2, 1, 0);
+        await AssertQueryAsync(reopened, ledgerId, new EventQuery { Search = "note 5" }, 5);
+    }
+
+    [Fact]
+    public async Task A_search_transaction_stops_after_the_slice_in_which_its_budget_ran_out()
+    {
+        await using var store = await OpenAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        var count = SqliteSteleStore.SearchSlice + 500;
+        var events = Events(0, count, s => Event(s, actor: "alice", search: $"note {s}"));
+        await store.AppendAsync(ledger!.Id, 0, Rows(events), [], None);
+        Assert.Equal(IndexStatus.Indexed, await store.IndexAsync(ledger.Id, 0, events.Select(e => e.Index).ToList(), None));
+
+        Assert.Equal(SqliteSteleStore.SearchSlice, await store.IndexSearchAsync(ledger.Id, 50_000, TimeSpan.Zero, None));
+        Assert.Equal(500, await store.IndexSearchAsync(ledger.Id, 50_000, TimeSpan.FromSeconds(10), None));
+        Assert.Equal(0, await store.IndexSearchAsync(ledger.Id, 50_000, TimeSpan.FromSeconds(10), None));
+        await AssertQueryAsync(store, ledger.Id, new EventQuery { Search = $"note {count - 1}" }, count - 1);
+    }
+
+    [Fact]
+    public async Task An_index_file_of_another_layout_version_is_rebuilt()
+    {
+        long ledgerId;
+        await using (var store = await OpenAsync())
+        {
+            var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+            ledgerId = ledger!.Id;
+            await store.AppendIndexedAsync(ledgerId, 0, Events(0, 3, s => Event(s, actor: "alice")), []);
+        }
+
+        SqliteConnection.ClearAllPools();
+        using (var index = new SqliteConnection($"Data Source={SqliteSteleStore.IndexPathOf(DatabasePath)};Pooling=False"))
+        {
+            index.Open();
+            Execute(index, "UPDATE stele_index_schema SET version = 2;");
+        }
+
+        await using var reopened = await OpenAsync();
+        Assert.Equal(0, await reopened.GetIndexedSizeAsync(ledgerId, None));
+        Assert.Equal(0, await reopened.GetSearchIndexedSizeAsync(ledgerId, None));
+        Assert.Empty((await reopened.QueryEventsAsync(ledgerId, new EventQuery { ActorId = "alice" }, None)).Events);
+    }
+
+    [Fact]
     public async Task A_version_4_database_upgrades_keeping_its_events_and_rebuilds_its_indexes_from_the_start()
     {
         Directory.CreateDirectory(_directory);

@@ -772,12 +772,50 @@ public abstract partial class StoreConformanceTests
         var page = await store.QueryEventsAsync(ledger.Id, new EventQuery { ActorId = "alice" }, None);
         Assert.Equal([2L, 1L, 0L], page.Events.Select(e => e.Seq));
         Assert.Equal(3, page.IndexedSize);
+        await store.IndexAllSearchAsync(ledger.Id);
         Assert.Equal([1L], (await store.QueryEventsAsync(ledger.Id, new EventQuery { Search = "NOTE 1" }, None)).Events.Select(e => e.Seq));
 
         Assert.Equal(IndexStatus.Indexed, await store.IndexAsync(ledger.Id, 3, events.Skip(3).Select(e => e.Index).ToList(), None));
         page = await store.QueryEventsAsync(ledger.Id, new EventQuery { ActorId = "alice" }, None);
         Assert.Equal([4L, 3L, 2L, 1L, 0L], page.Events.Select(e => e.Seq));
         Assert.Equal(5, page.IndexedSize);
+    }
+
+    [StoreFact]
+    public async Task A_search_is_complete_below_the_search_cursor_which_never_passes_the_other_indexes()
+    {
+        await using var store = await CreateStoreAsync();
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        var events = Events(0, 6, s => Event(s, actor: "alice", search: $"note {s}"));
+        await store.AppendAsync(ledger!.Id, 0, Rows(events), [], None);
+        Assert.Equal(IndexStatus.Indexed, await store.IndexAsync(ledger.Id, 0, events.Select(e => e.Index).ToList(), None));
+
+        // The filters cover all six at once; search covers what its cursor says, whichever way the store writes it.
+        var filtered = await store.QueryEventsAsync(ledger.Id, new EventQuery { ActorId = "alice" }, None);
+        Assert.Equal(6, filtered.IndexedSize);
+        Assert.Equal(6, filtered.Events.Count);
+        var searched = await store.GetSearchIndexedSizeAsync(ledger.Id, None);
+        while (true)
+        {
+            Assert.InRange(searched, 0, 6);
+            var page = await store.QueryEventsAsync(ledger.Id, new EventQuery { Search = "NOTE" }, None);
+            Assert.Equal(searched, page.IndexedSize);
+            Assert.Equal(Enumerable.Range(0, (int)searched).Reverse().Select(s => (long)s), page.Events.Select(e => e.Seq));
+            var added = await store.IndexSearchAsync(ledger.Id, 4, TimeSpan.FromSeconds(10), None);
+            Assert.InRange(added, 0, Math.Min(4, 6 - searched));
+            Assert.Equal(searched + added, await store.GetSearchIndexedSizeAsync(ledger.Id, None));
+            if (added == 0)
+            {
+                break;
+            }
+
+            searched += added;
+        }
+
+        Assert.Equal(6, searched);
+        Assert.Equal(0, await store.IndexSearchAsync(ledger.Id, 4, TimeSpan.FromSeconds(10), None));
+        Assert.Equal([4L], (await store.QueryEventsAsync(ledger.Id, new EventQuery { Search = "note 4", ActorId = "alice" }, None)).Events.Select(e => e.Seq));
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => store.IndexSearchAsync(ledger.Id, 0, TimeSpan.FromSeconds(10), None));
     }
 
     [StoreFact]
@@ -840,6 +878,7 @@ public abstract partial class StoreConformanceTests
         Assert.Equal([0, 4, 4, 5], drawn);
         Assert.Equal(9, await store.GetIndexedSizeAsync(ledger.Id, None));
         await AssertQuery(store, ledger.Id, new EventQuery { ActorId = "alice" }, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        await store.IndexAllSearchAsync(ledger.Id);
         Assert.Equal([5L], (await store.QueryEventsAsync(ledger.Id, new EventQuery { Search = "NOTE 5" }, None)).Events.Select(e => e.Seq));
     }
 

@@ -81,8 +81,19 @@ internal static class TestData
         if (status == AppendStatus.Committed && events.Count > 0)
         {
             Assert.Equal(IndexStatus.Indexed, await store.IndexAsync(ledgerId, expectedSize, events.Select(e => e.Index).ToList(), CancellationToken.None));
+            await store.IndexAllSearchAsync(ledgerId);
         }
 
         return status;
+    }
+
+    /// <summary>Runs the search stage until the search index covers everything the other indexes do.</summary>
+    public static async Task IndexAllSearchAsync(this ISteleStore store, long ledgerId)
+    {
+        while (await store.IndexSearchAsync(ledgerId, 1000, TimeSpan.FromSeconds(10), CancellationToken.None) > 0)
+        {
+        }
+
+        Assert.Equal(await store.GetIndexedSizeAsync(ledgerId, CancellationToken.None), await store.GetSearchIndexedSizeAsync(ledgerId, CancellationToken.None));
     }
 }

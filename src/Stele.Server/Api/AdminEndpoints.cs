@@ -208,7 +208,7 @@ internal static partial class AdminEndpoints
             ?? throw ApiException.Conflict($"A ledger named '{name}' exists already.");
         await sequencers.GetAsync(ledger).ConfigureAwait(false);
         await audit.RecordAsync(caller.Key.Id, "ledger.created", "ledger", ledger.Name, context, null, context.RequestAborted).ConfigureAwait(false);
-        return new JsonResponse(201, w => WriteLedger(w, ledger, 0, null, 0));
+        return new JsonResponse(201, w => WriteLedger(w, ledger, 0, null, default));
     }
 
     private static async Task<IResult> ListLedgersAsync(HttpContext context, LedgerAccess access, ISteleStore store)
@@ -218,12 +218,12 @@ internal static partial class AdminEndpoints
         var ledgers = (await store.ListLedgersAsync(context.RequestAborted).ConfigureAwait(false))
             .Where(l => Visible(caller, l.Name))
             .ToList();
-        var sizes = new List<(LedgerInfo Ledger, long Size, long? Checkpoint, long Indexed)>();
+        var sizes = new List<(LedgerInfo Ledger, long Size, long? Checkpoint, IndexReach Indexed)>();
         foreach (var ledger in ledgers)
         {
             var head = await store.GetHeadAsync(ledger.Id, context.RequestAborted).ConfigureAwait(false);
             var checkpoint = await store.GetLatestCheckpointAsync(ledger.Id, context.RequestAborted).ConfigureAwait(false);
-            var indexed = await store.GetIndexedSizeAsync(ledger.Id, context.RequestAborted).ConfigureAwait(false);
+            var indexed = await IndexReach.ReadAsync(store, ledger.Id, context.RequestAborted).ConfigureAwait(false);
             sizes.Add((ledger, head.Size, checkpoint?.Size, indexed));
         }
 
@@ -256,8 +256,32 @@ internal static partial class AdminEndpoints
 
         var head = await store.GetHeadAsync(info.Id, context.RequestAborted).ConfigureAwait(false);
         var checkpoint = await store.GetLatestCheckpointAsync(info.Id, context.RequestAborted).ConfigureAwait(false);
-        var indexedSize = await store.GetIndexedSizeAsync(info.Id, context.RequestAborted).ConfigureAwait(false);
-        return new JsonResponse(200, w => WriteLedger(w, info, head.Size, checkpoint?.Size, indexedSize));
+        var indexed = await IndexReach.ReadAsync(store, info.Id, context.RequestAborted).ConfigureAwait(false);
+        return new JsonResponse(200, w => WriteLedger(w, info, head.Size, checkpoint?.Size, indexed));
+    }
+
+    private static void WriteThroughSeq(Utf8JsonWriter w, string name, long size)
+    {
+        if (size > 0)
+        {
+            w.WriteNumber(name, size - 1);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    /// <summary>How many events the query indexes of a ledger cover: all but the search index, and the search index.</summary>
+    private readonly record struct IndexReach(long Filters, long Search)
+    {
+        public static async Task<IndexReach> ReadAsync(ISteleStore store, long ledgerId, CancellationToken cancellationToken)
+        {
+            // Search first: it never passes the other cursor, so read in this order the two never cross.
+            var search = await store.GetSearchIndexedSizeAsync(ledgerId, cancellationToken).ConfigureAwait(false);
+            var filters = await store.GetIndexedSizeAsync(ledgerId, cancellationToken).ConfigureAwait(false);
+            return new IndexReach(filters, search);
+        }
     }
 
     private static bool Visible(Caller caller, string ledger) =>
@@ -327,7 +351,7 @@ internal static partial class AdminEndpoints
         w.WriteEndObject();
     }
 
-    private static void WriteLedger(Utf8JsonWriter w, LedgerInfo ledger, long size, long? checkpointSize, long indexedSize)
+    private static void WriteLedger(Utf8JsonWriter w, LedgerInfo ledger, long size, long? checkpointSize, IndexReach indexed)
     {
         w.WriteStartObject();
         w.WriteString("name", ledger.Name);
@@ -351,15 +375,10 @@ internal static partial class AdminEndpoints
             w.WriteNull("checkpoint_size");
         }
 
-        // How far the query indexes of GET /events reach (they are maintained behind ingestion).
-        if (indexedSize > 0)
-        {
-            w.WriteNumber("indexed_through_seq", indexedSize - 1);
-        }
-        else
-        {
-            w.WriteNull("indexed_through_seq");
-        }
+        // How far the query indexes of GET /events reach (they are maintained behind ingestion): every
+        // query, search included, and every query without a search term (the search index trails).
+        WriteThroughSeq(w, "indexed_through_seq", Math.Min(indexed.Filters, indexed.Search));
+        WriteThroughSeq(w, "filters_indexed_through_seq", indexed.Filters);
 
         w.WriteEndObject();
     }

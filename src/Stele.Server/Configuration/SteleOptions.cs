@@ -63,6 +63,18 @@ public sealed class SteleOptions
     /// </summary>
     public int IndexBatchSize { get; set; } = 5000;
 
+    /// <summary>
+    /// How many events the query indexes (all but search) may trail a ledger by before its group commits
+    /// are held back, each for at most <see cref="MaxCommitHold"/>, so that sustained ingestion leaves the
+    /// indexer the CPU it needs and filtered queries stay within about a second of ingestion
+    /// (<c>IndexLagPacer</c>). Not applied while the indexes catch up from more than 200,000 events
+    /// behind. 0 turns pacing off.
+    /// </summary>
+    public int MaxIndexLag { get; set; } = 5000;
+
+    /// <summary>The longest one group commit is held back while the query indexes trail by more than <see cref="MaxIndexLag"/>.</summary>
+    public TimeSpan MaxCommitHold { get; set; } = TimeSpan.FromMilliseconds(500);
+
     public RateLimitOptions RateLimits { get; set; } = new();
 
     /// <summary>How log entries are written to standard output: <c>text</c> (one line each) or <c>json</c> (one object each).</summary>

@@ -51,6 +51,16 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
             failures.Add("IndexBatchSize must be between 1 and 100000.");
         }
 
+        if (options.MaxIndexLag is < 0 or > 100_000)
+        {
+            failures.Add("MaxIndexLag must be between 0 (no pacing) and 100000.");
+        }
+
+        if (options.MaxCommitHold < TimeSpan.Zero || options.MaxCommitHold > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("MaxCommitHold must be between 0 and 1 minute.");
+        }
+
         try
         {
             StoreFactory.Validate(options.Store);

@@ -140,6 +140,7 @@ public sealed partial class SteleHost : IAsyncDisposable
         services.AddSingleton(_ => StoreFactory.Create(options.Store, options.DataDirectory));
         services.AddSingleton(_ => InstanceKey.Load(options.DataDirectory, options.InstanceName, options.SigningKeyFile, options.SigningKey));
         services.AddSingleton<CheckpointSchedule>();
+        services.AddSingleton(sp => new IndexLagPacer(sp.GetRequiredService<TimeProvider>(), options.MaxIndexLag, options.MaxCommitHold));
         services.AddSingleton<SequencerRegistry>();
         services.AddSingleton<SystemAudit>();
         services.AddSingleton<Bootstrap>();

@@ -18,12 +18,20 @@ namespace Stele.Server.Indexing;
 /// indexes for long, and queries say how far the indexes reach.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The search index comes second: a store that writes it in a stage of its own (SQLite; see
+/// <see cref="ISteleStore.IndexSearchAsync"/>) is given one bounded search transaction per ledger after each
+/// round of the other indexes, so filters stay fresh under sustained ingestion while search, which costs
+/// about as much as all of them, trails behind it and catches up when ingestion slows.
+/// </para>
+/// <para>
 /// Entries of this node's own commits are handed over in memory (<see cref="SequencerRegistry.Committed"/>),
 /// up to <see cref="MaxBufferedEntries"/> per ledger; everything else — a backlog after a restart or an
 /// upgrade, events other nodes appended, or an overflow — is read back from the store and decoded from
 /// the leaves and payloads. Every <see cref="PollInterval"/> all ledgers are compared with their cursors,
 /// which is how ledgers written only by other nodes get indexed. On PostgreSQL several nodes may index
 /// one ledger; the store serialises them and a node that lost the race reloads the cursor.
+/// </para>
 /// </remarks>
 internal sealed partial class EventIndexer : BackgroundService
 {
@@ -52,7 +60,17 @@ internal sealed partial class EventIndexer : BackgroundService
     /// </summary>
     public static TimeSpan MaxTransactionTime { get; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The most events one search transaction adds.</summary>
+    public const int SearchMaxEvents = 50_000;
+
+    /// <summary>
+    /// How long one search transaction runs at most (it stops after the slice in which this passes), so the
+    /// other indexes wait at most about this long for their next transaction.
+    /// </summary>
+    public static TimeSpan SearchBudget { get; } = TimeSpan.FromMilliseconds(250);
+
     private readonly ISteleStore _store;
+    private readonly IndexLagPacer _pacer;
     private readonly TimeProvider _clock;
     private readonly ILogger<EventIndexer> _logger;
     private readonly int _batchSize;
@@ -62,9 +80,10 @@ internal sealed partial class EventIndexer : BackgroundService
     private int _paused;
     private int _waiters;
 
-    public EventIndexer(ISteleStore store, SequencerRegistry sequencers, IOptions<SteleOptions> options, TimeProvider clock, ILogger<EventIndexer> logger)
+    public EventIndexer(ISteleStore store, SequencerRegistry sequencers, IndexLagPacer pacer, IOptions<SteleOptions> options, TimeProvider clock, ILogger<EventIndexer> logger)
     {
         _store = store;
+        _pacer = pacer;
         _clock = clock;
         _logger = logger;
         _batchSize = options.Value.IndexBatchSize;
@@ -74,7 +93,10 @@ internal sealed partial class EventIndexer : BackgroundService
     /// <summary>The indexed size of a ledger as this node last saw it (another node may be further).</summary>
     public long KnownIndexedSize(long ledgerId) => _ledgers.TryGetValue(ledgerId, out var state) ? Volatile.Read(ref state.Cursor) : 0;
 
-    /// <summary>Returns once the first <paramref name="size"/> events of the ledger are indexed (by any node).</summary>
+    /// <summary>The search-indexed size of a ledger as this node last saw it.</summary>
+    private long KnownSearchIndexedSize(long ledgerId) => _ledgers.TryGetValue(ledgerId, out var state) ? Volatile.Read(ref state.SearchCursor) : 0;
+
+    /// <summary>Returns once the first <paramref name="size"/> events of the ledger are in every index, the search index included (by any node).</summary>
     public async Task WaitForIndexedAsync(LedgerInfo ledger, long size, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ledger);
@@ -94,7 +116,7 @@ internal sealed partial class EventIndexer : BackgroundService
         while (true)
         {
             var advanced = Volatile.Read(ref _advanced).Task;
-            if (KnownIndexedSize(ledger.Id) >= size || await _store.GetIndexedSizeAsync(ledger.Id, cancellationToken).ConfigureAwait(false) >= size)
+            if (KnownSearchIndexedSize(ledger.Id) >= size || await _store.GetSearchIndexedSizeAsync(ledger.Id, cancellationToken).ConfigureAwait(false) >= size)
             {
                 return;
             }
@@ -159,6 +181,22 @@ internal sealed partial class EventIndexer : BackgroundService
                     worked |= await IndexSomeAsync(state, stoppingToken).ConfigureAwait(false);
                 }
 
+                foreach (var state in _ledgers.Values)
+                {
+                    if (Volatile.Read(ref _paused) != 0)
+                    {
+                        continue;
+                    }
+
+                    if (SearchLingerLeft(state) is { } left)
+                    {
+                        sleep = left < sleep ? left : sleep;
+                        continue;
+                    }
+
+                    worked |= await SearchSomeAsync(state, stoppingToken).ConfigureAwait(false);
+                }
+
                 if (!worked)
                 {
                     await _wake.WaitAsync(sleep, stoppingToken).ConfigureAwait(false);
@@ -176,6 +214,8 @@ internal sealed partial class EventIndexer : BackgroundService
                 foreach (var state in _ledgers.Values)
                 {
                     Volatile.Write(ref state.Cursor, -1);
+                    Volatile.Write(ref state.SearchCursor, -1);
+                    _pacer.Forget(state.Ledger.Id);
                 }
 
                 try
@@ -205,6 +245,61 @@ internal sealed partial class EventIndexer : BackgroundService
         return left > TimeSpan.Zero ? left : null;
     }
 
+    /// <summary>
+    /// How much longer the ledger's search index should wait for more indexed events, or null to run the
+    /// search stage now (it also runs when the search cursor is unknown, to load it, or has nothing to do).
+    /// </summary>
+    private TimeSpan? SearchLingerLeft(LedgerState state)
+    {
+        var cursor = Volatile.Read(ref state.Cursor);
+        var searched = Volatile.Read(ref state.SearchCursor);
+        var pendingSince = Volatile.Read(ref state.SearchPendingSince);
+        if (cursor < 0 || searched < 0 || pendingSince == 0 || Volatile.Read(ref _waiters) > 0 || cursor - searched >= Math.Min(MinBatch, _batchSize))
+        {
+            return null;
+        }
+
+        var left = Linger - _clock.GetElapsedTime(pendingSince);
+        return left > TimeSpan.Zero ? left : null;
+    }
+
+    /// <summary>One search transaction for the ledger if its search index trails the others; false when it did nothing.</summary>
+    private async Task<bool> SearchSomeAsync(LedgerState state, CancellationToken cancellationToken)
+    {
+        var cursor = Volatile.Read(ref state.Cursor);
+        var searched = Volatile.Read(ref state.SearchCursor);
+        if (cursor < 0 || (searched >= 0 && searched >= cursor))
+        {
+            return false;
+        }
+
+        if (searched < 0)
+        {
+            searched = await _store.GetSearchIndexedSizeAsync(state.Ledger.Id, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref state.SearchCursor, searched);
+            if (searched >= cursor)
+            {
+                return false;
+            }
+        }
+
+        var added = await _store.IndexSearchAsync(state.Ledger.Id, SearchMaxEvents, SearchBudget, cancellationToken).ConfigureAwait(false);
+        if (added == 0)
+        {
+            // Written with the other indexes (or by another node): take the store's word.
+            Volatile.Write(ref state.SearchCursor, await _store.GetSearchIndexedSizeAsync(state.Ledger.Id, cancellationToken).ConfigureAwait(false));
+            Volatile.Write(ref state.SearchPendingSince, 0);
+            return false;
+        }
+
+        searched += added;
+        Volatile.Write(ref state.SearchCursor, searched);
+        Volatile.Write(ref state.SearchPendingSince, searched >= Volatile.Read(ref state.Cursor) ? 0 : 1);
+        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        Log.Searchable(_logger, state.Ledger.Name, added, searched);
+        return true;
+    }
+
     /// <summary>Every ledger's head, for backlogs and for events appended by other nodes.</summary>
     private async Task PollHeadsAsync(CancellationToken cancellationToken)
     {
@@ -216,7 +311,7 @@ internal sealed partial class EventIndexer : BackgroundService
             if (Volatile.Read(ref state.Cursor) < 0 || head.Size > Volatile.Read(ref state.Cursor))
             {
                 // Another node may have indexed meanwhile: reload the cursor before reading anything back.
-                Volatile.Write(ref state.Cursor, await _store.GetIndexedSizeAsync(ledger.Id, cancellationToken).ConfigureAwait(false));
+                SetCursor(state, await _store.GetIndexedSizeAsync(ledger.Id, cancellationToken).ConfigureAwait(false));
             }
         }
     }
@@ -234,7 +329,7 @@ internal sealed partial class EventIndexer : BackgroundService
         if (cursor < 0)
         {
             cursor = await _store.GetIndexedSizeAsync(state.Ledger.Id, cancellationToken).ConfigureAwait(false);
-            Volatile.Write(ref state.Cursor, cursor);
+            SetCursor(state, cursor);
         }
 
         if (cursor >= Volatile.Read(ref state.KnownHead))
@@ -281,19 +376,27 @@ internal sealed partial class EventIndexer : BackgroundService
         var status = await _store.IndexChunksAsync(state.Ledger.Id, cursor, Chunks(), cancellationToken).ConfigureAwait(false);
         if (status == IndexStatus.CursorMoved)
         {
-            Volatile.Write(ref state.Cursor, await _store.GetIndexedSizeAsync(state.Ledger.Id, cancellationToken).ConfigureAwait(false));
+            SetCursor(state, await _store.GetIndexedSizeAsync(state.Ledger.Id, cancellationToken).ConfigureAwait(false));
             Log.CursorMoved(_logger, state.Ledger.Name, cursor);
             return true;
         }
 
         var indexed = cursor + drawn;
-        Volatile.Write(ref state.Cursor, indexed);
+        SetCursor(state, indexed);
         // Events committed after this point start a new linger; any already waiting are indexed next without one.
         Volatile.Write(ref state.PendingSince, indexed >= Volatile.Read(ref state.KnownHead) ? 0 : 1);
         state.Release(indexed);
+        Interlocked.CompareExchange(ref state.SearchPendingSince, _clock.GetTimestamp(), 0);
         Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         Log.Indexed(_logger, state.Ledger.Name, drawn, chunks, indexed, fromStore);
         return true;
+    }
+
+    /// <summary>Records the ledger's indexed size as this node now knows it, and tells the pacer.</summary>
+    private void SetCursor(LedgerState state, long indexedSize)
+    {
+        Volatile.Write(ref state.Cursor, indexedSize);
+        _pacer.Indexed(state.Ledger.Id, indexedSize);
     }
 
     /// <summary>Up to a batch of entries from <paramref name="from"/>: from this node's buffer, or read back from the store; empty when the store has none there.</summary>
@@ -366,6 +469,12 @@ internal sealed partial class EventIndexer : BackgroundService
 
         /// <summary>When the ledger's indexes first fell behind its head (a timestamp), 0 when caught up, 1 when events wait already.</summary>
         public long PendingSince;
+
+        /// <summary>The durable search-indexed size as last read or written; -1 when unknown.</summary>
+        public long SearchCursor = -1;
+
+        /// <summary>When the search index first fell behind the others (a timestamp), 0 when caught up, 1 when events wait already.</summary>
+        public long SearchPendingSince;
 #pragma warning restore SA1401, CA1051
 
         /// <summary>Buffers a commit's entries if they continue the buffer (consecutive seqs) and it has room.</summary>
@@ -426,6 +535,9 @@ internal sealed partial class EventIndexer : BackgroundService
 
         [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "Indexing failed; retrying from the durable cursor")]
         public static partial void IndexingFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 5005, Level = LogLevel.Debug, Message = "Ledger {Ledger}: added {Events} events to the search index; search-indexed size {Size}")]
+        public static partial void Searchable(ILogger logger, string ledger, long events, long size);
 
         [LoggerMessage(EventId = 5004, Level = LogLevel.Critical, Message = "Ledger {Ledger}: the leaf at seq {Seq} is not a v1 leaf; it is indexed without its fields. Run GET /verify.")]
         public static partial void Undecodable(ILogger logger, string ledger, long seq);

@@ -29,6 +29,7 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
     private readonly ISteleStore _store;
     private readonly CheckpointSchedule _schedule;
+    private readonly IndexLagPacer _pacer;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly int _maxEventsPerCommit;
@@ -50,11 +51,12 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
     private readonly (TimeSpan Took, int Events)[] _recentCommits = new (TimeSpan, int)[RecentCommitsKept];
     private int _commits;
 
-    public LedgerSequencer(LedgerInfo ledger, ISteleStore store, CheckpointSchedule schedule, TimeProvider clock, int maxEventsPerCommit, ILogger logger)
+    public LedgerSequencer(LedgerInfo ledger, ISteleStore store, CheckpointSchedule schedule, IndexLagPacer pacer, TimeProvider clock, int maxEventsPerCommit, ILogger logger)
     {
         Ledger = ledger;
         _store = store;
         _schedule = schedule;
+        _pacer = pacer;
         _clock = clock;
         _maxEventsPerCommit = maxEventsPerCommit;
         _logger = logger;
@@ -212,6 +214,13 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         var group = new List<Submission>();
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            // Held back briefly while the query indexes trail far behind; requests queue up meanwhile and join the group.
+            var held = await _pacer.WaitAsync(Ledger.Id, _size, CancellationToken.None).ConfigureAwait(false);
+            if (held > TimeSpan.Zero)
+            {
+                Log.Held(_logger, Ledger.Name, (long)held.TotalMilliseconds, _size);
+            }
+
             group.Clear();
             var count = 0;
             while (count < _maxEventsPerCommit && reader.TryRead(out var submission))
@@ -558,6 +567,9 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
         [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Signed checkpoint of ledger {Ledger} at size {Size}")]
         public static partial void Signed(ILogger logger, string ledger, long size);
+
+        [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "Ledger {Ledger}: held the next commit {Milliseconds} ms at size {Size} while the query indexes trailed")]
+        public static partial void Held(ILogger logger, string ledger, long milliseconds, long size);
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Ledger {Ledger}: a group commit of {Events} events failed")]
         public static partial void CommitFailed(ILogger logger, Exception exception, string ledger, int events);

@@ -2,13 +2,14 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Stele.Server.Configuration;
+using Stele.Server.Indexing;
 using Stele.Server.Integrity;
 using Stele.Storage;
 
 namespace Stele.Server.Ingestion;
 
 /// <summary>One <see cref="LedgerSequencer"/> per ledger, opened at start and when a ledger is created.</summary>
-internal sealed class SequencerRegistry(ISteleStore store, CheckpointSchedule schedule, TimeProvider clock, IOptions<SteleOptions> options, ILoggerFactory loggers) : IAsyncDisposable
+internal sealed class SequencerRegistry(ISteleStore store, CheckpointSchedule schedule, IndexLagPacer pacer, TimeProvider clock, IOptions<SteleOptions> options, ILoggerFactory loggers) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<LedgerSequencer>>> _sequencers = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger<LedgerSequencer>();
@@ -27,7 +28,7 @@ internal sealed class SequencerRegistry(ISteleStore store, CheckpointSchedule sc
 
     private async Task<LedgerSequencer> OpenAsync(LedgerInfo ledger)
     {
-        var sequencer = new LedgerSequencer(ledger, store, schedule, clock, options.Value.MaxEventsPerCommit, _logger);
+        var sequencer = new LedgerSequencer(ledger, store, schedule, pacer, clock, options.Value.MaxEventsPerCommit, _logger);
         sequencer.Committed += (s, entries) => Committed?.Invoke(s, entries);
         await sequencer.StartAsync(CancellationToken.None).ConfigureAwait(false);
         return sequencer;

@@ -22,11 +22,19 @@ namespace Stele.Storage.Sqlite;
 /// matches are GLOB patterns, which FTS5 answers from the trigrams and confirms against the stored text.
 /// The text is case-folded by Stele before it is stored, so the tokenizer is case-sensitive.
 /// </para>
+/// <para>
+/// The search index is written in a second, deferred stage, since it costs about as much as every other
+/// index together: the first stage stores each event's search text in <c>event_text</c> (an append to a
+/// rowid table) with its other index rows and moves <c>indexed_size</c>; the second feeds <c>event_text</c>
+/// into <c>event_search</c> (an external-content FTS5 table over it, without per-row sizes, which nothing
+/// ranks by) and moves <c>searched_size</c>, which never passes <c>indexed_size</c>. Under sustained
+/// ingestion the filters stay fresh while search falls behind, and queries with a search term say so.
+/// </para>
 /// </remarks>
 internal static class SqliteIndexSchema
 {
     /// <summary>Bumped whenever the layout changes; a file of another version is rebuilt, never migrated.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>Bits of the key that hold the seq; the ledger id takes the bits above.</summary>
     public const int SeqBits = 44;
@@ -38,17 +46,19 @@ internal static class SqliteIndexSchema
     public const long MaxLedgerId = (1L << (63 - SeqBits)) - 1;
 
     /// <summary>Index rows are written once; like the events they describe, they are never changed.</summary>
-    public static readonly string[] AppendOnlyTables = ["event_fields", "event_targets"];
+    public static readonly string[] AppendOnlyTables = ["event_fields", "event_targets", "event_text"];
 
     public const string Create =
         """
         CREATE TABLE stele_index_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
 
-        -- The durable cursor: the first indexed_size events of the ledger are indexed; last_event_id is the
-        -- id of the last of them, so a file that does not belong to the ledger file beside it is noticed.
+        -- The durable cursors: the first indexed_size events of the ledger are in every index but the search
+        -- index, the first searched_size (never more) in that one too; last_event_id is the id of event
+        -- indexed_size - 1, so a file that does not belong to the ledger file beside it is noticed.
         CREATE TABLE index_state (
             ledger_id INTEGER PRIMARY KEY,
             indexed_size INTEGER NOT NULL,
+            searched_size INTEGER NOT NULL DEFAULT 0 CHECK (searched_size <= indexed_size),
             last_event_id TEXT
         );
 
@@ -98,8 +108,16 @@ internal static class SqliteIndexSchema
             PRIMARY KEY (ledger_id, action)
         ) WITHOUT ROWID;
 
-        -- Case-insensitive substring search; the rowid is the event_fields key.
-        CREATE VIRTUAL TABLE event_search USING fts5 (text, tokenize = 'trigram case_sensitive 1', detail = none);
+        -- Case-insensitive substring search: each event's case-folded text (events without any have no row),
+        -- and the trigram index over it, written behind it; both keyed by the event_fields key.
+        CREATE TABLE event_text (
+            key INTEGER PRIMARY KEY,
+            text TEXT NOT NULL
+        );
+        CREATE VIRTUAL TABLE event_search USING fts5 (
+            text, content = 'event_text', content_rowid = 'key',
+            tokenize = 'trigram case_sensitive 1', detail = none, columnsize = 0
+        );
         """;
 
     /// <summary>The <c>event_fields</c> key of an event: ledger id in the high bits, seq in the low 44.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
@@ -26,10 +27,7 @@ public sealed partial class SqliteSteleStore
     public async Task<IndexStatus> IndexChunksAsync(long ledgerId, long expectedIndexedSize, IAsyncEnumerable<IReadOnlyList<EventIndexEntry>> chunks, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunks);
-        if (ledgerId < 0 || ledgerId > SqliteIndexSchema.MaxLedgerId)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ledgerId), $"Ledger id {ledgerId} is beyond what the index key holds ({SqliteIndexSchema.MaxLedgerId}).");
-        }
+        RequireKeyedLedger(ledgerId);
 
         await _indexGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -86,6 +84,14 @@ public sealed partial class SqliteSteleStore
         finally
         {
             _indexGate.Release();
+        }
+    }
+
+    private static void RequireKeyedLedger(long ledgerId)
+    {
+        if (ledgerId < 0 || ledgerId > SqliteIndexSchema.MaxLedgerId)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ledgerId), $"Ledger id {ledgerId} is beyond what the index key holds ({SqliteIndexSchema.MaxLedgerId}).");
         }
     }
 
@@ -153,7 +159,8 @@ public sealed partial class SqliteSteleStore
         var targetType = insertTarget.Parameters[3];
         var targetId = insertTarget.Parameters[4];
 
-        var insertSearch = IndexCommand(writer, transaction, "INSERT INTO event_search (rowid, text) VALUES ($key, $text);", "$key", "$text");
+        // The search text only; the search index over it is written later (IndexSearchAsync).
+        var insertSearch = IndexCommand(writer, transaction, "INSERT INTO event_text (key, text) VALUES ($key, $text);", "$key", "$text");
         var searchKey = insertSearch.Parameters[0];
         var searchText = insertSearch.Parameters[1];
 
@@ -248,6 +255,86 @@ public sealed partial class SqliteSteleStore
         command.Set("$ledger", ledgerId);
         return command.ExecuteScalar() is long size ? size : 0;
     }
+
+    private static long SearchIndexedSize(SqliteReaderPool.Lease connection, long ledgerId)
+    {
+        var command = connection.Prepared("SELECT searched_size FROM ix.index_state WHERE ledger_id = $ledger;");
+        command.Set("$ledger", ledgerId);
+        return command.ExecuteScalar() is long size ? size : 0;
+    }
+
+    public async Task<long> GetSearchIndexedSizeAsync(long ledgerId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        return SearchIndexedSize(connection, ledgerId);
+    }
+
+    /// <summary>
+    /// The search stage: feeds the stored search text of indexed, not yet searchable events into the
+    /// trigram index, in slices of <see cref="SearchSlice"/> events inside one transaction, until
+    /// <paramref name="maxEvents"/> or <paramref name="budget"/> is reached or it has caught up with the
+    /// indexed size. Everything happens inside SQLite: the text is read from <c>event_text</c>, not decoded.
+    /// </summary>
+    public async Task<long> IndexSearchAsync(long ledgerId, int maxEvents, TimeSpan budget, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxEvents);
+        RequireKeyedLedger(ledgerId);
+        await _indexGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var writer = _indexWriter ?? throw new InvalidOperationException("The store is not initialised or already disposed.");
+            using var transaction = writer.BeginTransaction(deferred: false);
+            var state = IndexCommand(writer, transaction, "SELECT indexed_size, searched_size FROM index_state WHERE ledger_id = $ledger;", "$ledger");
+            state.Parameters[0].Value = ledgerId;
+            long indexed, searched;
+            using (var reader = state.ExecuteReader())
+            {
+                if (!reader.Read())
+                {
+                    return 0;
+                }
+
+                (indexed, searched) = (reader.GetInt64(0), reader.GetInt64(1));
+            }
+
+            var end = Math.Min(indexed, searched + maxEvents);
+            if (end <= searched)
+            {
+                return 0;
+            }
+
+            var feed = IndexCommand(
+                writer,
+                transaction,
+                "INSERT INTO event_search (rowid, text) SELECT key, text FROM event_text WHERE key >= $from AND key < $to ORDER BY key;",
+                "$from", "$to");
+            var started = Stopwatch.GetTimestamp();
+            var next = searched;
+            while (next < end && (next == searched || Stopwatch.GetElapsedTime(started) < budget))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var to = Math.Min(end, next + SearchSlice);
+                feed.Parameters[0].Value = SqliteIndexSchema.Key(ledgerId, next);
+                feed.Parameters[1].Value = SqliteIndexSchema.Key(ledgerId, to);
+                feed.ExecuteNonQuery();
+                next = to;
+            }
+
+            var advance = IndexCommand(writer, transaction, "UPDATE index_state SET searched_size = $size WHERE ledger_id = $ledger;", "$ledger", "$size");
+            advance.Parameters[0].Value = ledgerId;
+            advance.Parameters[1].Value = next;
+            advance.ExecuteNonQuery();
+            transaction.Commit();
+            return next - searched;
+        }
+        finally
+        {
+            _indexGate.Release();
+        }
+    }
+
+    /// <summary>How many events the search stage feeds into the trigram index per statement (its budget is checked between statements).</summary>
+    internal const int SearchSlice = 2000;
 
     /// <summary>
     /// Opens the index file, or builds it afresh when it is missing, of another layout version, or

@@ -338,7 +338,8 @@ public sealed partial class SqliteSteleStore : ISteleStore
         {
             // The cursor is read first: every event below it was indexed before the query ran, so the
             // result covers them all even if the indexer commits more meanwhile.
-            indexedSize = IndexedSize(connection, ledgerId);
+            // The search index trails the others, so a query with a search term is complete below its cursor.
+            indexedSize = string.IsNullOrEmpty(query.Search) ? IndexedSize(connection, ledgerId) : SearchIndexedSize(connection, ledgerId);
             events = indexedSize == 0 ? [] : QueryIndexes(connection, ledgerId, query, indexedSize);
         }
 

@@ -53,12 +53,12 @@ internal sealed partial class SteleOptionsValidator : IValidateOptions<SteleOpti
 
         if (options.MaxIndexLag is < 0 or > 100_000)
         {
-            failures.Add("MaxIndexLag must be between 0 (no pacing) and 100000.");
+            failures.Add($"MaxIndexLag (STELE_MAXINDEXLAG) must be between 0 (no pacing) and 100000, got {options.MaxIndexLag}.");
         }
 
         if (options.MaxCommitHold < TimeSpan.Zero || options.MaxCommitHold > TimeSpan.FromMinutes(1))
         {
-            failures.Add("MaxCommitHold must be between 0 and 1 minute.");
+            failures.Add($"MaxCommitHold (STELE_MAXCOMMITHOLD) must be between 00:00:00 and 00:01:00, got '{options.MaxCommitHold}'.");
         }
 
         try

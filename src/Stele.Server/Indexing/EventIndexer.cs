@@ -165,36 +165,24 @@ internal sealed partial class EventIndexer : BackgroundService
 
                 var worked = false;
                 var sleep = PollInterval;
-                foreach (var state in _ledgers.Values)
+                // Every ledger's other indexes first, then a search transaction for each.
+                foreach (var search in new[] { false, true })
                 {
-                    if (Volatile.Read(ref _paused) != 0)
+                    foreach (var state in _ledgers.Values)
                     {
-                        continue;
+                        if (Volatile.Read(ref _paused) != 0)
+                        {
+                            continue;
+                        }
+
+                        if ((search ? SearchLingerLeft(state) : LingerLeft(state)) is { } left)
+                        {
+                            sleep = left < sleep ? left : sleep;
+                            continue;
+                        }
+
+                        worked |= await (search ? SearchSomeAsync(state, stoppingToken) : IndexSomeAsync(state, stoppingToken)).ConfigureAwait(false);
                     }
-
-                    if (LingerLeft(state) is { } left)
-                    {
-                        sleep = left < sleep ? left : sleep;
-                        continue;
-                    }
-
-                    worked |= await IndexSomeAsync(state, stoppingToken).ConfigureAwait(false);
-                }
-
-                foreach (var state in _ledgers.Values)
-                {
-                    if (Volatile.Read(ref _paused) != 0)
-                    {
-                        continue;
-                    }
-
-                    if (SearchLingerLeft(state) is { } left)
-                    {
-                        sleep = left < sleep ? left : sleep;
-                        continue;
-                    }
-
-                    worked |= await SearchSomeAsync(state, stoppingToken).ConfigureAwait(false);
                 }
 
                 if (!worked)
@@ -231,30 +219,20 @@ internal sealed partial class EventIndexer : BackgroundService
     }
 
     /// <summary>How much longer a small batch of the ledger should wait for more events, or null to index now.</summary>
-    private TimeSpan? LingerLeft(LedgerState state)
-    {
-        var pendingSince = Volatile.Read(ref state.PendingSince);
-        var cursor = Volatile.Read(ref state.Cursor);
-        if (pendingSince == 0 || cursor < 0 || Volatile.Read(ref _waiters) > 0
-            || Volatile.Read(ref state.KnownHead) - cursor >= Math.Min(MinBatch, _batchSize))
-        {
-            return null;
-        }
-
-        var left = Linger - _clock.GetElapsedTime(pendingSince);
-        return left > TimeSpan.Zero ? left : null;
-    }
+    private TimeSpan? LingerLeft(LedgerState state) =>
+        LingerLeft(Volatile.Read(ref state.PendingSince), Volatile.Read(ref state.Cursor), Volatile.Read(ref state.KnownHead));
 
     /// <summary>
-    /// How much longer the ledger's search index should wait for more indexed events, or null to run the
-    /// search stage now (it also runs when the search cursor is unknown, to load it, or has nothing to do).
+    /// The same for the search index, which waits for more events the other indexes cover (it also runs
+    /// when its cursor is unknown, to load it, or has nothing to do).
     /// </summary>
-    private TimeSpan? SearchLingerLeft(LedgerState state)
+    private TimeSpan? SearchLingerLeft(LedgerState state) =>
+        LingerLeft(Volatile.Read(ref state.SearchPendingSince), Volatile.Read(ref state.SearchCursor), Volatile.Read(ref state.Cursor));
+
+    /// <summary>How much longer an index whose cursor is at <paramref name="from"/>, with events waiting up to <paramref name="to"/> since <paramref name="pendingSince"/>, should wait for more; null to index now.</summary>
+    private TimeSpan? LingerLeft(long pendingSince, long from, long to)
     {
-        var cursor = Volatile.Read(ref state.Cursor);
-        var searched = Volatile.Read(ref state.SearchCursor);
-        var pendingSince = Volatile.Read(ref state.SearchPendingSince);
-        if (cursor < 0 || searched < 0 || pendingSince == 0 || Volatile.Read(ref _waiters) > 0 || cursor - searched >= Math.Min(MinBatch, _batchSize))
+        if (pendingSince == 0 || from < 0 || to < 0 || Volatile.Read(ref _waiters) > 0 || to - from >= Math.Min(MinBatch, _batchSize))
         {
             return null;
         }
@@ -295,7 +273,7 @@ internal sealed partial class EventIndexer : BackgroundService
         searched += added;
         Volatile.Write(ref state.SearchCursor, searched);
         Volatile.Write(ref state.SearchPendingSince, searched >= Volatile.Read(ref state.Cursor) ? 0 : 1);
-        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        SignalAdvanced();
         Log.Searchable(_logger, state.Ledger.Name, added, searched);
         return true;
     }
@@ -387,10 +365,14 @@ internal sealed partial class EventIndexer : BackgroundService
         Volatile.Write(ref state.PendingSince, indexed >= Volatile.Read(ref state.KnownHead) ? 0 : 1);
         state.Release(indexed);
         Interlocked.CompareExchange(ref state.SearchPendingSince, _clock.GetTimestamp(), 0);
-        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        SignalAdvanced();
         Log.Indexed(_logger, state.Ledger.Name, drawn, chunks, indexed, fromStore);
         return true;
     }
+
+    /// <summary>Wakes everyone waiting for an index to move.</summary>
+    private void SignalAdvanced() =>
+        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>Records the ledger's indexed size as this node now knows it, and tells the pacer.</summary>
     private void SetCursor(LedgerState state, long indexedSize)

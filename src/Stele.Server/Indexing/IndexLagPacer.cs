@@ -35,15 +35,18 @@ internal sealed class IndexLagPacer(TimeProvider clock, int maxLag, TimeSpan max
     public void Indexed(long ledgerId, long indexedSize)
     {
         _indexed[ledgerId] = indexedSize;
-        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        Signal();
     }
 
     /// <summary>Called by the indexer when it no longer knows where a ledger's indexes are (after a failure).</summary>
     public void Forget(long ledgerId)
     {
         _indexed.TryRemove(ledgerId, out _);
-        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        Signal();
     }
+
+    private void Signal() =>
+        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>
     /// Returns once the ledger's indexes trail <paramref name="committedSize"/> by at most <see cref="MaxLag"/>

@@ -231,12 +231,13 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
 
             try
             {
-                // The group is sequenced under the ledger's lock, after catching up with whatever
-                // other nodes appended. An idempotency key stored by another node in between makes
-                // the store write nothing; the group is then sequenced again (the key is found and
-                // answered as a duplicate). Requests that queued meanwhile join the retry.
+                // The group is sequenced from this node's state; if another node appended, or
+                // stored one of the group's idempotency keys in between, the store writes nothing
+                // and the group is sequenced again under the ledger's lock, after catching up (a
+                // key found then is answered as a duplicate). Requests that queued meanwhile join
+                // the retry.
                 var attempts = 0;
-                while (!await CommitAsync(group).ConfigureAwait(false))
+                while (!await CommitAsync(group, underLock: attempts > 0).ConfigureAwait(false))
                 {
                     if (++attempts == MaxConflictsPerGroup)
                     {
@@ -275,24 +276,37 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
         }
     }
 
-    /// <summary>Sequences and writes one group; false when the store reports a conflict (nothing written).</summary>
-    private async Task<bool> CommitAsync(List<Submission> group)
+    /// <summary>
+    /// Sequences and writes one group; false when the store reports a conflict (nothing written).
+    /// A first attempt is built from the state this node holds and the store checks the ledger's
+    /// size as it writes (one round trip on PostgreSQL). After a conflict (another node appended,
+    /// or an idempotency key arrived meanwhile) the group is built under the ledger's lock from the
+    /// head read there, so nodes sharing a ledger take turns instead of racing.
+    /// </summary>
+    private async Task<bool> CommitAsync(List<Submission> group, bool underLock)
     {
         Prepared? prepared = null;
         StoredCheckpoint? checkpoint = null;
         var signedAt = 0L;
         var requested = group.Exists(s => s.CheckpointRequested);
-        var status = await _store.AppendAtHeadAsync(
-            Ledger.Id,
-            async head =>
-            {
-                await CatchUpAsync(head, CancellationToken.None).ConfigureAwait(false);
-                prepared = await PrepareAsync(group).ConfigureAwait(false);
-                checkpoint = prepared.Rows.Count > 0 ? SignIfDue(prepared, requested) : null;
-                signedAt = _clock.GetTimestamp();
-                return new AppendBatch(prepared.Rows, prepared.Nodes, checkpoint);
-            },
-            CancellationToken.None).ConfigureAwait(false);
+        async Task<AppendBatch> BuildAsync()
+        {
+            prepared = await PrepareAsync(group).ConfigureAwait(false);
+            checkpoint = prepared.Rows.Count > 0 ? SignIfDue(prepared, requested) : null;
+            signedAt = _clock.GetTimestamp();
+            return new AppendBatch(prepared.Rows, prepared.Nodes, checkpoint);
+        }
+
+        var status = underLock
+            ? await _store.AppendAtHeadAsync(
+                Ledger.Id,
+                async head =>
+                {
+                    await CatchUpAsync(head, CancellationToken.None).ConfigureAwait(false);
+                    return await BuildAsync().ConfigureAwait(false);
+                },
+                CancellationToken.None).ConfigureAwait(false)
+            : await _store.AppendAsync(Ledger.Id, _size, await BuildAsync().ConfigureAwait(false), CancellationToken.None).ConfigureAwait(false);
         if (status != AppendStatus.Committed || prepared is null)
         {
             Log.AppendConflict(_logger, Ledger.Name, status.ToString(), _size);

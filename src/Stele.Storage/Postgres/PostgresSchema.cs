@@ -34,10 +34,13 @@ namespace Stele.Storage.Postgres;
 /// </remarks>
 internal static class PostgresSchema
 {
-    public const int CurrentVersion = 5;
+    public const int CurrentVersion = 6;
 
     /// <summary>The only role the append-only triggers let through (with <c>stele.maintenance = 'erasure'</c>).</summary>
     public const string MaintenanceRole = "stele_maintenance";
+
+    /// <summary>The SQLSTATE <c>stele_expect_size</c> raises when a ledger does not have the size an append expects.</summary>
+    public const string SizeConflictState = "SL001";
 
     /// <summary>Advisory lock key that serialises migrations across nodes ("SteleMig" in ASCII).</summary>
     public const long MigrationLockKey = 0x537465_6C654D6967;
@@ -372,6 +375,22 @@ internal static class PostgresSchema
             FOR EACH ROW EXECUTE FUNCTION stele_reject_change();
         CREATE TRIGGER event_fields_no_truncate BEFORE TRUNCATE ON event_fields
             FOR EACH STATEMENT EXECUTE FUNCTION stele_reject_change();
+        """,
+
+        // Version 6: an append checks the ledger's size inside the statements that write it, so the
+        // lock, the check, the rows and the commit go to the server in one round trip. A ledger that
+        // is not at the expected size (another node appended) stops the transaction with this error.
+        $$"""
+        CREATE FUNCTION stele_expect_size(ledger bigint, expected bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+        DECLARE
+            actual bigint := coalesce((SELECT e.seq + 1 FROM events e WHERE e.ledger_id = ledger ORDER BY e.seq DESC LIMIT 1), 0);
+        BEGIN
+            IF actual <> expected THEN
+                RAISE EXCEPTION 'stele: ledger % has % events, not the % this append expects', ledger, actual, expected
+                    USING ERRCODE = '{{SizeConflictState}}';
+            END IF;
+        END;
+        $fn$;
         """,
     ];
 

@@ -151,6 +151,12 @@ public sealed partial class PostgresSteleStore : ISteleStore
     public Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, IReadOnlyList<StoredEvent> events, IReadOnlyList<StoredTreeNode> nodes, CancellationToken cancellationToken) =>
         AppendAsync(ledgerId, expectedSize, new AppendBatch(events, nodes), cancellationToken);
 
+    /// <summary>
+    /// One round trip: BEGIN, the ledger's lock, the size check (<c>stele_expect_size</c> raises if
+    /// the ledger is not at <paramref name="expectedSize"/>), every row of the group and COMMIT, in
+    /// one batch. PostgreSQL skips the rest of a batch after an error, so a refused append writes
+    /// nothing and is rolled back here.
+    /// </summary>
     public async Task<AppendStatus> AppendAsync(long ledgerId, long expectedSize, AppendBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -164,15 +170,28 @@ public sealed partial class PostgresSteleStore : ISteleStore
         batch.CheckCheckpointEndsBatch();
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var head = await LockAndReadHeadAsync(connection, transaction, ledgerId, cancellationToken).ConfigureAwait(false);
-        if (head.Size != expectedSize)
+        await using var append = new NpgsqlBatch(connection);
+        append.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        append.BatchCommands.Add(LockLedger(ledgerId));
+        append.BatchCommands.Add(Batched(
+            "SELECT stele_expect_size($1, $2);",
+            new NpgsqlParameter { Value = ledgerId },
+            new NpgsqlParameter { Value = expectedSize }));
+        AddAppendInserts(append, ledgerId, batch);
+        append.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        try
         {
-            await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
-            return AppendStatus.SizeConflict;
+            // Once the rows are sent, finish even if the caller gives up, so the outcome the
+            // sequencer sees is never "maybe".
+            await append.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            return AppendStatus.Committed;
         }
-
-        return await InsertAndCommitAsync(connection, transaction, ledgerId, batch, cancellationToken).ConfigureAwait(false);
+        catch (PostgresException ex) when (ex.SqlState == PostgresSchema.SizeConflictState || IsIdempotencyConflict(ex))
+        {
+            await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            return ex.SqlState == PostgresSchema.SizeConflictState ? AppendStatus.SizeConflict : AppendStatus.IdempotencyConflict;
+        }
     }
 
     public async Task<AppendStatus> AppendAtHeadAsync(long ledgerId, Func<LedgerHead, Task<AppendBatch>> build, CancellationToken cancellationToken)
@@ -207,9 +226,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
     private static async Task<LedgerHead> LockAndReadHeadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long ledgerId, CancellationToken cancellationToken)
     {
         await using var check = new NpgsqlBatch(connection, transaction);
-        check.BatchCommands.Add(Batched(
-            "SELECT set_config('synchronous_commit', 'on', true), pg_advisory_xact_lock($1);",
-            new NpgsqlParameter { Value = LedgerLockNamespace | ledgerId }));
+        check.BatchCommands.Add(LockLedger(ledgerId));
         check.BatchCommands.Add(Batched(
             "SELECT seq, chain_hash FROM events WHERE ledger_id = $1 ORDER BY seq DESC LIMIT 1;",
             new NpgsqlParameter { Value = ledgerId }));
@@ -220,33 +237,30 @@ public sealed partial class PostgresSteleStore : ISteleStore
             : new LedgerHead(0, null);
     }
 
+    /// <summary>
+    /// Forces a durable commit whatever the server default, and takes the ledger's lock (held until
+    /// commit or rollback, across every node sharing the database; waiters are granted in arrival
+    /// order). Whatever reads the head must be a later statement, so its snapshot is taken after the
+    /// lock is held.
+    /// </summary>
+    private static NpgsqlBatchCommand LockLedger(long ledgerId) => Batched(
+        "SELECT set_config('synchronous_commit', 'on', true), pg_advisory_xact_lock($1);",
+        new NpgsqlParameter { Value = LedgerLockNamespace | ledgerId });
+
+    private static bool IsIdempotencyConflict(PostgresException ex) =>
+        ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "events_by_idempotency_key";
+
     /// <summary>Round trip 2 and the commit: every row of the group as one array-valued INSERT per table.</summary>
     private static async Task<AppendStatus> InsertAndCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long ledgerId, AppendBatch batch, CancellationToken cancellationToken)
     {
-        var nodes = batch.Nodes;
         await using (var insert = new NpgsqlBatch(connection, transaction))
         {
-            AddEventInserts(insert, ledgerId, batch.Events);
-            if (nodes.Count > 0)
-            {
-                insert.BatchCommands.Add(Batched(
-                    "INSERT INTO tree_nodes (ledger_id, level, idx, hash) SELECT $1, * FROM unnest($2::integer[], $3::bigint[], $4::bytea[]);",
-                    new NpgsqlParameter { Value = ledgerId },
-                    new NpgsqlParameter { Value = nodes.Select(n => n.Level).ToArray() },
-                    new NpgsqlParameter { Value = nodes.Select(n => n.Index).ToArray() },
-                    Bytes(nodes.Select(n => n.Hash))));
-            }
-
-            if (batch.Checkpoint is { } checkpoint)
-            {
-                insert.BatchCommands.Add(CheckpointInsert(ledgerId, checkpoint));
-            }
-
+            AddAppendInserts(insert, ledgerId, batch);
             try
             {
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "events_by_idempotency_key")
+            catch (PostgresException ex) when (IsIdempotencyConflict(ex))
             {
                 // The key was stored by another writer (or twice in this group): nothing is kept.
                 await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
@@ -258,6 +272,27 @@ public sealed partial class PostgresSteleStore : ISteleStore
         // the sequencer sees is never "maybe".
         await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
         return AppendStatus.Committed;
+    }
+
+    /// <summary>Every row of an append as one array-valued INSERT per table: events, payloads, tree nodes, the checkpoint.</summary>
+    private static void AddAppendInserts(NpgsqlBatch insert, long ledgerId, AppendBatch batch)
+    {
+        AddEventInserts(insert, ledgerId, batch.Events);
+        var nodes = batch.Nodes;
+        if (nodes.Count > 0)
+        {
+            insert.BatchCommands.Add(Batched(
+                "INSERT INTO tree_nodes (ledger_id, level, idx, hash) SELECT $1, * FROM unnest($2::integer[], $3::bigint[], $4::bytea[]);",
+                new NpgsqlParameter { Value = ledgerId },
+                new NpgsqlParameter { Value = nodes.Select(n => n.Level).ToArray() },
+                new NpgsqlParameter { Value = nodes.Select(n => n.Index).ToArray() },
+                Bytes(nodes.Select(n => n.Hash))));
+        }
+
+        if (batch.Checkpoint is { } checkpoint)
+        {
+            insert.BatchCommands.Add(CheckpointInsert(ledgerId, checkpoint));
+        }
     }
 
     public async Task<IReadOnlyList<StoredEvent>> FindByIdempotencyKeysAsync(long ledgerId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken)

@@ -55,6 +55,47 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresDatabaseFixture>
     }
 
     [PostgresFact]
+    public async Task A_refused_append_writes_nothing_and_leaves_its_connection_usable()
+    {
+        // One connection in the pool: every append below runs on the same one, so a refused
+        // append that left its transaction open or failed would break the next.
+        var connection = new NpgsqlConnectionStringBuilder(await _database.CreateSchemaAsync()) { MaxPoolSize = 1 }.ConnectionString;
+        await using var store = new PostgresSteleStore(connection);
+        await store.InitializeAsync(None);
+        var ledger = await store.CreateLedgerAsync("main", null, Now, None);
+        Assert.Equal(AppendStatus.Committed, await store.AppendAsync(ledger!.Id, 0, [Event(0, idempotencyKey: "order-1").Stored], [], None));
+
+        var checkpoint = new StoredCheckpoint(2, Hash("root", 2), Hash("chain", 2), [1, 2, 3], Now);
+        var refused = new (long Expected, StoredEvent[] Events, AppendStatus Status)[]
+        {
+            (0, [Event(0, idPrefix: "behind").Stored, Event(1, idPrefix: "behind").Stored], AppendStatus.SizeConflict),
+            (2, [Event(2, idPrefix: "ahead").Stored], AppendStatus.SizeConflict),
+            (1, [Event(1, idempotencyKey: "order-1", idPrefix: "again").Stored], AppendStatus.IdempotencyConflict),
+        };
+        foreach (var (expected, events, status) in refused)
+        {
+            var batch = new AppendBatch(events, [new StoredTreeNode(8, 0, Hash("node", 0))], expected + events.Length == 2 ? checkpoint : null);
+            Assert.Equal(status, await store.AppendAsync(ledger.Id, expected, batch, None));
+
+            // A transaction left open would still hold the transaction id its inserts took (and a
+            // failed one would refuse the statement); a statement of its own has none.
+            Assert.Equal(true, await ScalarAsync(store, "SELECT pg_current_xact_id_if_assigned() IS NULL"));
+        }
+
+        Assert.Equal(1, (await store.GetHeadAsync(ledger.Id, None)).Size);
+        Assert.Null(await store.GetLatestCheckpointAsync(ledger.Id, None));
+        Assert.Equal(0L, await ScalarAsync(store, "SELECT count(*) FROM tree_nodes"));
+        Assert.Equal(1L, await ScalarAsync(store, "SELECT count(*) FROM payloads"));
+
+        var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(store, "SELECT stele_expect_size(1, 5)"));
+        Assert.Equal(PostgresSchema.SizeConflictState, error.SqlState);
+        Assert.Contains("has 1 events, not the 5", error.MessageText, StringComparison.Ordinal);
+
+        Assert.Equal(AppendStatus.Committed, await store.AppendAsync(ledger.Id, 1, [Event(1).Stored], [], None));
+        Assert.Equal(2, (await store.GetHeadAsync(ledger.Id, None)).Size);
+    }
+
+    [PostgresFact]
     public async Task The_triggers_reject_changes_by_the_table_owner_and_by_a_superuser()
     {
         var owner = await _database.CreateRoleAsync("owner");

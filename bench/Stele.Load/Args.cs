@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Stele.Load;
 
 /// <summary>Command-line options of the load generator.</summary>
-internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke, string? Postgres = null, long Fill = 0, TimeSpan ProbeInterval = default, int QueryClients = 0, int? ServerPid = null)
+internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients, TimeSpan Duration, IReadOnlyList<string> Scenarios, bool Smoke, string? Postgres = null, long Fill = 0, TimeSpan ProbeInterval = default, int QueryClients = 0, int? ServerPid = null, TimeSpan Warmup = default)
 {
     public static Args Parse(string[] args)
     {
@@ -19,6 +19,7 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
         var probeMilliseconds = 100.0;
         int? queryClients = null;
         int? serverPid = null;
+        var warmupSeconds = 0.0;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -46,6 +47,7 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
                 case "--probe-ms": probeMilliseconds = Number<double>(); break;
                 case "--query-clients": queryClients = Number<int>(); break;
                 case "--server-pid": serverPid = Number<int>(); break;
+                case "--warmup": warmupSeconds = Number<double>(); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
@@ -54,10 +56,11 @@ internal sealed record Args(Uri? Url, string? Key, string SteleDll, int Clients,
         {
             clients = Math.Min(clients, 4);
             seconds = Math.Min(seconds, 1);
+            warmupSeconds = Math.Min(warmupSeconds, 1);
             fill = Math.Min(fill, 5_000);
         }
 
         return new Args(url, key, dll, clients, TimeSpan.FromSeconds(seconds), scenarios, smoke, postgres, fill, TimeSpan.FromMilliseconds(probeMilliseconds),
-            smoke ? Math.Min(queryClients ?? clients, 4) : queryClients ?? clients, serverPid);
+            smoke ? Math.Min(queryClients ?? clients, 4) : queryClients ?? clients, serverPid, TimeSpan.FromSeconds(warmupSeconds));
     }
 }

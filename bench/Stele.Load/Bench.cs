@@ -25,6 +25,12 @@ internal static class Bench
         if (options.Scenarios.Contains("diy"))
         {
             var connection = options.Postgres ?? throw new ArgumentException("the diy scenario needs --postgres CONNECTION");
+            if (options.Warmup > TimeSpan.Zero)
+            {
+                await progress.WriteLineAsync($"diy: warming up for {options.Warmup.TotalSeconds:0.#} s (not recorded)").ConfigureAwait(false);
+                await PostgresDiyBaseline.RunAsync(connection, options.Clients, options.Warmup, progress, cancellationToken).ConfigureAwait(false);
+            }
+
             lines.Add((await PostgresDiyBaseline.RunAsync(connection, options.Clients, options.Duration, progress, cancellationToken).ConfigureAwait(false)).ToString());
         }
 
@@ -60,18 +66,31 @@ internal static class Bench
             {
                 // "proof@8" runs the proof scenario with 8 clients, so one run can compare client counts.
                 var (scenario, clients) = ScenarioClients(named, options.Clients);
-                IReadOnlyList<ScenarioResult> results = scenario switch
+                async Task<IReadOnlyList<ScenarioResult>> RunScenarioAsync(TimeSpan duration) => scenario switch
                 {
-                    "batch" => await runner.BatchIngestAsync(batchClients, 1000, options.Duration, cancellationToken).ConfigureAwait(false),
-                    "single" => await runner.SingleIngestAsync(clients, options.Duration, cancellationToken).ConfigureAwait(false),
+                    "batch" => await runner.BatchIngestAsync(batchClients, 1000, duration, cancellationToken).ConfigureAwait(false),
+                    "single" => await runner.SingleIngestAsync(clients, duration, cancellationToken).ConfigureAwait(false),
                     "fill" => [await runner.FillAsync(batchClients, 1000, options.Fill, cancellationToken).ConfigureAwait(false)],
-                    "query" => await runner.QueryAsync(named.Contains('@', StringComparison.Ordinal) ? clients : options.QueryClients, options.Duration, cancellationToken).ConfigureAwait(false),
-                    "proof" => [await ProofAfterCheckpointAsync(runner, clients, options, cancellationToken).ConfigureAwait(false)],
+                    "query" => await runner.QueryAsync(named.Contains('@', StringComparison.Ordinal) ? clients : options.QueryClients, duration, cancellationToken).ConfigureAwait(false),
+                    "proof" => [await ProofAfterCheckpointAsync(runner, clients, duration, cancellationToken).ConfigureAwait(false)],
                     "verify" => [await runner.VerifyAsync(progress, cancellationToken).ConfigureAwait(false)],
-                    "http" => [await runner.HealthAsync(clients, options.Duration, cancellationToken).ConfigureAwait(false)],
+                    "http" => [await runner.HealthAsync(clients, duration, cancellationToken).ConfigureAwait(false)],
                     "ceiling" or "diy" or "index" => [],
                     _ => throw new ArgumentException($"unknown scenario {scenario}"),
                 };
+
+                if (options.Warmup > TimeSpan.Zero && scenario is "batch" or "single" or "query" or "proof" or "http")
+                {
+                    // The same load, unrecorded: the server's JIT compiles and tiers up its hot paths meanwhile.
+                    await progress.WriteLineAsync($"{named}: warming up for {options.Warmup.TotalSeconds:0.#} s (not recorded)").ConfigureAwait(false);
+                    await RunScenarioAsync(options.Warmup).ConfigureAwait(false);
+                    if (scenario is "batch" or "single")
+                    {
+                        await runner.WaitForIndexesAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                var results = await RunScenarioAsync(options.Duration).ConfigureAwait(false);
                 foreach (var result in results)
                 {
                     lines.Add(result.ToString());
@@ -105,11 +124,11 @@ internal static class Bench
         return lines;
     }
 
-    private static async Task<ScenarioResult> ProofAfterCheckpointAsync(LoadRunner runner, int clients, Args options, CancellationToken cancellationToken)
+    private static async Task<ScenarioResult> ProofAfterCheckpointAsync(LoadRunner runner, int clients, TimeSpan duration, CancellationToken cancellationToken)
     {
         // Proofs need a checkpoint covering the events: one is signed about a second after ingest.
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
-        return await runner.ProofAsync(clients, options.Duration, cancellationToken).ConfigureAwait(false);
+        return await runner.ProofAsync(clients, duration, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>"name@N" is the scenario with N clients; a plain name uses the default.</summary>

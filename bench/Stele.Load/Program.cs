@@ -11,6 +11,8 @@ const string Usage =
           [--probe-ms 100]          (how often the visibility probe sends an event during batch and single ingest)
           [--postgres CONNECTION]   (the diy baseline, and the spawned server stores there too)
           [--server-pid PID]        (with --url: the server's process on this machine, for its peak RSS)
+          [--warmup 0]              (seconds each of batch, single, query, proof, http and diy first runs unrecorded,
+                                     so a fresh server's JIT warm-up is not in the figures)
     Without --url it starts `stele serve` itself (from --stele, default .build/stele/stele.dll) on a
     fresh data directory and a loopback port, and reports the server's peak RSS.
     """;

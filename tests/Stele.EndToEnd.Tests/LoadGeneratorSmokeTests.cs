@@ -36,6 +36,23 @@ public sealed partial class LoadGeneratorSmokeTests
     }
 
     [Fact]
+    public async Task A_warm_up_runs_the_load_first_and_reports_only_the_measured_run()
+    {
+        // --smoke caps the warm-up at one second, as it caps the run.
+        var options = Args.Parse(["--smoke", "--warmup", "30", "--stele", Path.Combine(AppContext.BaseDirectory, "stele.dll"), "--scenarios", "http,single"]);
+        var progress = new StringWriter();
+        var lines = await Bench.RunAsync(options, progress, CancellationToken.None);
+
+        Assert.Contains("http: warming up for 1 s (not recorded)", progress.ToString(), StringComparison.Ordinal);
+        Assert.Contains("single: warming up for 1 s (not recorded)", progress.ToString(), StringComparison.Ordinal);
+        Assert.Single(lines, l => l.StartsWith("GET /healthz", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith("single-event ingest", StringComparison.Ordinal));
+
+        // Progress shows each measured result as it ends; the warm-up's result is not among them.
+        Assert.Single(progress.ToString().Split('\n'), l => l.StartsWith("single-event ingest", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_scenario_with_a_client_count_that_is_not_a_number_is_refused_before_anything_starts()
     {
         var options = Args.Parse(["--smoke", "--stele", Path.Combine(AppContext.BaseDirectory, "stele.dll"), "--scenarios", "batch,proof@many"]);

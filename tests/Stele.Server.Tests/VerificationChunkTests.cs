@@ -10,7 +10,7 @@ namespace Stele.Server.Tests;
 /// <c>GET /verify</c> reads and prepares a ledger in chunks of 2,000 rows, several at once, and checks
 /// the chain and tree strictly in seq order: breaks that straddle a chunk boundary, or fall in a later
 /// chunk, are reported at their seqs exactly as within one chunk, over the whole ledger and over a range,
-/// and the tamper monitor's pass, which reads one chunk at a time, reports the same.
+/// and the tamper monitor's pass, which reads one 250-row chunk at a time, reports the same.
 /// </summary>
 public sealed class VerificationChunkTests : IAsyncLifetime
 {

@@ -36,6 +36,9 @@ internal sealed partial class TamperMonitor(
     /// <summary>Chunks of rows a background pass reads and prepares at once.</summary>
     internal const int SweepChunksInFlight = 1;
 
+    /// <summary>Rows per chunk of a background pass.</summary>
+    internal const int SweepChunkSize = 250;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.Alerts.TamperCheckInterval;
@@ -73,7 +76,7 @@ internal sealed partial class TamperMonitor(
     /// <summary>Verifies one ledger; raises an alert when it finds breaks not reported before. Returns the report.</summary>
     public async Task<VerificationReport> CheckAsync(LedgerInfo ledger, CancellationToken cancellationToken)
     {
-        var report = await verification.VerifyAsync(ledger, null, null, SweepChunksInFlight, cancellationToken).ConfigureAwait(false);
+        var report = await verification.VerifyAsync(ledger, null, null, SweepChunksInFlight, SweepChunkSize, cancellationToken).ConfigureAwait(false);
         if (report.IsValid)
         {
             return report;

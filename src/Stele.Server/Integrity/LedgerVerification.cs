@@ -13,16 +13,18 @@ namespace Stele.Server.Integrity;
 internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
 {
     public Task<VerificationReport> VerifyAsync(LedgerInfo ledger, long? from, long? to, CancellationToken cancellationToken) =>
-        VerifyAsync(ledger, from, to, ChunksInFlight, cancellationToken);
+        VerifyAsync(ledger, from, to, ChunksInFlight, ChunkSize, cancellationToken);
 
     /// <summary>
-    /// The same with at most <paramref name="chunksInFlight"/> chunks read and prepared at once: one makes
-    /// the verification a background sweep that takes about one core and holds one chunk of rows,
-    /// instead of every core and several chunks (<see cref="Alerts.TamperMonitor"/>).
+    /// The same with at most <paramref name="chunksInFlight"/> chunks of <paramref name="chunkSize"/> rows
+    /// read and prepared at once: one small chunk makes the verification a background sweep that takes
+    /// about one core and holds few rows, instead of every core and several chunks
+    /// (<see cref="Alerts.TamperMonitor"/>).
     /// </summary>
-    public async Task<VerificationReport> VerifyAsync(LedgerInfo ledger, long? from, long? to, int chunksInFlight, CancellationToken cancellationToken)
+    public async Task<VerificationReport> VerifyAsync(LedgerInfo ledger, long? from, long? to, int chunksInFlight, int chunkSize, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunksInFlight, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
         var head = await store.GetHeadAsync(ledger.Id, cancellationToken).ConfigureAwait(false);
         var start = Math.Clamp(from ?? 0, 0, head.Size);
         var end = Math.Clamp(to ?? head.Size, start, head.Size);
@@ -62,7 +64,7 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
             {
                 while (next < end && inFlight.Count < chunksInFlight)
                 {
-                    var (chunkStart, chunkEnd) = (next, Math.Min(next + ChunkSize, end));
+                    var (chunkStart, chunkEnd) = (next, Math.Min(next + chunkSize, end));
                     inFlight.Enqueue(Task.Run(() => ReadAndPrepareAsync(ledger.Id, chunkStart, chunkEnd, cancellationToken), cancellationToken));
                     next = chunkEnd;
                 }
@@ -96,7 +98,7 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
         return (entries, prepared);
     }
 
-    /// <summary>Rows per chunk, read by one reader.</summary>
+    /// <summary>Rows per chunk of <c>GET /verify</c>, read by one reader.</summary>
     private const int ChunkSize = 2000;
 
     /// <summary>Chunks read and prepared at once: enough to keep every core busy while the ordered checks run, and a bound on memory.</summary>

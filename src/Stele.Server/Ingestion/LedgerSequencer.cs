@@ -297,16 +297,23 @@ internal sealed partial class LedgerSequencer : IAsyncDisposable
             return new AppendBatch(prepared.Rows, prepared.Nodes, checkpoint);
         }
 
-        var status = underLock
-            ? await _store.AppendAtHeadAsync(
+        AppendStatus status;
+        if (underLock)
+        {
+            status = await _store.AppendAtHeadAsync(
                 Ledger.Id,
                 async head =>
                 {
                     await CatchUpAsync(head, CancellationToken.None).ConfigureAwait(false);
                     return await BuildAsync().ConfigureAwait(false);
                 },
-                CancellationToken.None).ConfigureAwait(false)
-            : await _store.AppendAsync(Ledger.Id, _size, await BuildAsync().ConfigureAwait(false), CancellationToken.None).ConfigureAwait(false);
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            var batch = await BuildAsync().ConfigureAwait(false);
+            status = await _store.AppendAsync(Ledger.Id, _size, batch, CancellationToken.None).ConfigureAwait(false);
+        }
         if (status != AppendStatus.Committed || prepared is null)
         {
             Log.AppendConflict(_logger, Ledger.Name, status.ToString(), _size);

@@ -217,12 +217,7 @@ public sealed partial class PostgresSteleStore : ISteleStore
         return await InsertAndCommitAsync(connection, transaction, ledgerId, batch, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Round trip 1 of an append: force a durable commit whatever the server default, take the
-    /// ledger's lock (held until commit or rollback, across every node sharing the database; waiters
-    /// are granted in arrival order, so nodes take turns), then read the head. The head is a separate
-    /// statement so its snapshot is taken after the lock is held.
-    /// </summary>
+    /// <summary>Round trip 1 of a lock-first append: <see cref="LockLedger"/>, then the head, read once the lock is held.</summary>
     private static async Task<LedgerHead> LockAndReadHeadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long ledgerId, CancellationToken cancellationToken)
     {
         await using var check = new NpgsqlBatch(connection, transaction);

@@ -139,9 +139,11 @@ public interface ISteleStore : IAlertStore, IAsyncDisposable
     /// What verification reads of the events with fromSeq ≤ seq &lt; toSeq, in seq order (a missing seq
     /// is absent): each one's seq, leaf, payload (null when erased) and stored leaf and chain hashes,
     /// and nothing else of the row. Meant for bounded chunks: the whole range is returned at once.
+    /// With a <paramref name="buffer"/>, a backend may copy the leaves and payloads into it instead of
+    /// into arrays of their own, so the entries are valid until the buffer is reset.
     /// </summary>
-    /// <remarks>The default reads <see cref="ReadRangeAsync"/>; a backend may read less.</remarks>
-    async Task<IReadOnlyList<LedgerEntry>> ReadLedgerEntriesAsync(long ledgerId, long fromSeq, long toSeq, CancellationToken cancellationToken)
+    /// <remarks>The default reads <see cref="ReadRangeAsync"/> and leaves the buffer unused; a backend may read less.</remarks>
+    async Task<IReadOnlyList<LedgerEntry>> ReadLedgerEntriesAsync(long ledgerId, long fromSeq, long toSeq, LedgerEntryBuffer? buffer, CancellationToken cancellationToken)
     {
         var entries = new List<LedgerEntry>((int)Math.Clamp(toSeq - fromSeq, 0, 100_000));
         await foreach (var e in ReadRangeAsync(ledgerId, fromSeq, toSeq, cancellationToken).ConfigureAwait(false))

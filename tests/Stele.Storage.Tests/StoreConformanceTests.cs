@@ -236,27 +236,33 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(AppendStatus.Committed, await store.AppendIndexedAsync(ledger!.Id, 0, events, []));
         Assert.Equal(AppendStatus.Committed, await store.AppendIndexedAsync(other!.Id, 0, Events(0, 40), []));
 
-        foreach (var (from, to) in new[] { (0L, 40L), (5L, 8L), (6L, 21L), (39L, 40L), (30L, 1000L), (40L, 50L), (10L, 10L) })
+        // Without a buffer, with one reused from range to range, and with one that must grow in the middle of a range.
+        var reused = new LedgerEntryBuffer();
+        foreach (var buffer in new[] { null, reused, new LedgerEntryBuffer(100) })
         {
-            var expected = new List<StoredEvent>();
-            await foreach (var e in store.ReadRangeAsync(ledger.Id, from, to, None))
+            foreach (var (from, to) in new[] { (0L, 40L), (5L, 8L), (6L, 21L), (39L, 40L), (30L, 1000L), (40L, 50L), (10L, 10L) })
             {
-                expected.Add(e);
+                var expected = new List<StoredEvent>();
+                await foreach (var e in store.ReadRangeAsync(ledger.Id, from, to, None))
+                {
+                    expected.Add(e);
+                }
+
+                buffer?.Reset();
+                var entries = await store.ReadLedgerEntriesAsync(ledger.Id, from, to, buffer, None);
+                Assert.Equal(expected.Select(e => e.Seq), entries.Select(e => e.Seq));
+                foreach (var (e, entry) in expected.Zip(entries))
+                {
+                    Assert.Equal(e.Leaf, entry.Leaf.ToArray());
+                    Assert.Equal(e.LeafHash, entry.StoredLeafHash);
+                    Assert.Equal(e.ChainHash, entry.StoredChainHash);
+                    Assert.Equal(e.Payload, entry.Payload?.ToArray());
+                    Assert.Equal(e.Payload is null, entry.Payload is null);
+                }
             }
 
-            var entries = await store.ReadLedgerEntriesAsync(ledger.Id, from, to, None);
-            Assert.Equal(expected.Select(e => e.Seq), entries.Select(e => e.Seq));
-            foreach (var (e, entry) in expected.Zip(entries))
-            {
-                Assert.Equal(e.Leaf, entry.Leaf.ToArray());
-                Assert.Equal(e.LeafHash, entry.StoredLeafHash);
-                Assert.Equal(e.ChainHash, entry.StoredChainHash);
-                Assert.Equal(e.Payload, entry.Payload?.ToArray());
-                Assert.Equal(e.Payload is null, entry.Payload is null);
-            }
+            Assert.Equal(6, (await store.ReadLedgerEntriesAsync(ledger.Id, 0, 40, buffer, None)).Count(e => e.Payload is null));
         }
-
-        Assert.Equal(6, (await store.ReadLedgerEntriesAsync(ledger.Id, 0, 40, None)).Count(e => e.Payload is null));
     }
 
     [StoreFact]

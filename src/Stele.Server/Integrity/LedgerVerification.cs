@@ -55,8 +55,10 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
 
         // Chunks of rows are read and prepared (leaf hashes, leaf checks, payload digests: the work that
         // needs no other row) several at once, each on its own reader, and handed to the chain and tree
-        // checks strictly in seq order. At most chunksInFlight chunks are held.
-        var inFlight = new Queue<Task<(IReadOnlyList<LedgerEntry> Entries, PreparedEntry[] Prepared)>>();
+        // checks strictly in seq order. At most chunksInFlight chunks are held, each in a buffer of its
+        // own that the next chunk reuses once these checks are done with it.
+        var inFlight = new Queue<Task<(IReadOnlyList<LedgerEntry> Entries, PreparedEntry[] Prepared, LedgerEntryBuffer Buffer)>>();
+        var buffers = new Stack<LedgerEntryBuffer>();
         var next = start;
         try
         {
@@ -65,15 +67,20 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
                 while (next < end && inFlight.Count < chunksInFlight)
                 {
                     var (chunkStart, chunkEnd) = (next, Math.Min(next + chunkSize, end));
-                    inFlight.Enqueue(Task.Run(() => ReadAndPrepareAsync(ledger.Id, chunkStart, chunkEnd, cancellationToken), cancellationToken));
+                    var buffer = buffers.Count > 0 ? buffers.Pop() : new LedgerEntryBuffer();
+                    inFlight.Enqueue(Task.Run(() => ReadAndPrepareAsync(ledger.Id, chunkStart, chunkEnd, buffer, cancellationToken), cancellationToken));
                     next = chunkEnd;
                 }
 
-                var (entries, prepared) = await inFlight.Dequeue().ConfigureAwait(false);
+                var (entries, prepared, used) = await inFlight.Dequeue().ConfigureAwait(false);
                 for (var i = 0; i < entries.Count; i++)
                 {
                     verifier.Add(entries[i], prepared[i]);
                 }
+
+                // The verifier keeps no reference to a row's bytes once it has added the row.
+                used.Reset();
+                buffers.Push(used);
             }
         }
         finally
@@ -86,16 +93,17 @@ internal sealed class LedgerVerification(ISteleStore store, InstanceKey key)
     }
 
     /// <summary>The rows of [<paramref name="from"/>, <paramref name="to"/>) as the store holds them (missing seqs are absent), each prepared.</summary>
-    private async Task<(IReadOnlyList<LedgerEntry>, PreparedEntry[])> ReadAndPrepareAsync(long ledgerId, long from, long to, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<LedgerEntry>, PreparedEntry[], LedgerEntryBuffer)> ReadAndPrepareAsync(
+        long ledgerId, long from, long to, LedgerEntryBuffer buffer, CancellationToken cancellationToken)
     {
-        var entries = await store.ReadLedgerEntriesAsync(ledgerId, from, to, cancellationToken).ConfigureAwait(false);
+        var entries = await store.ReadLedgerEntriesAsync(ledgerId, from, to, buffer, cancellationToken).ConfigureAwait(false);
         var prepared = new PreparedEntry[entries.Count];
         for (var i = 0; i < prepared.Length; i++)
         {
             prepared[i] = LedgerVerifier.Prepare(entries[i]);
         }
 
-        return (entries, prepared);
+        return (entries, prepared, buffer);
     }
 
     /// <summary>Rows per chunk of <c>GET /verify</c>, read by one reader.</summary>

@@ -13,6 +13,9 @@ internal sealed class SqliteReaderPool : IDisposable
 {
     private const int MaxIdle = 32;
 
+    /// <summary>How long a read waits out a busy database.</summary>
+    internal static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
     private readonly string _connectionString;
     private readonly string _indexPath;
     private readonly ConcurrentBag<Reader> _idle = [];
@@ -26,7 +29,7 @@ internal sealed class SqliteReaderPool : IDisposable
             Mode = SqliteOpenMode.ReadWrite,
             Cache = SqliteCacheMode.Private,
             Pooling = false,
-            DefaultTimeout = 30,
+            DefaultTimeout = (int)Timeout.TotalSeconds,
         }.ToString();
         _indexPath = indexPath;
     }

@@ -26,9 +26,6 @@ public sealed class LedgerEntryBuffer
     /// <summary>A buffer that starts at <paramref name="initialSize"/> bytes (tests make it grow mid-chunk).</summary>
     internal LedgerEntryBuffer(int initialSize) => _bytes = new byte[initialSize];
 
-    /// <summary>Bytes held at the moment (for tests).</summary>
-    internal int Used => _used;
-
     /// <summary>Forgets the bytes held; entries read before must no longer be used.</summary>
     public void Reset() => _used = 0;
 

@@ -237,8 +237,7 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(AppendStatus.Committed, await store.AppendIndexedAsync(other!.Id, 0, Events(0, 40), []));
 
         // Without a buffer, with one reused from range to range, and with one that must grow in the middle of a range.
-        var reused = new LedgerEntryBuffer();
-        foreach (var buffer in new[] { null, reused, new LedgerEntryBuffer(100) })
+        foreach (var buffer in new[] { null, new LedgerEntryBuffer(), new LedgerEntryBuffer(100) })
         {
             foreach (var (from, to) in new[] { (0L, 40L), (5L, 8L), (6L, 21L), (39L, 40L), (30L, 1000L), (40L, 50L), (10L, 10L) })
             {

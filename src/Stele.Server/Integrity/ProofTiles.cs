@@ -38,17 +38,17 @@ internal sealed class ProofTiles(ISteleStore store)
     private readonly ConcurrentDictionary<(long Ledger, long Tile), byte[]> _summaries = new();
     private readonly ConcurrentDictionary<(long Ledger, TileCoordinate Tile), byte[][]> _upper = new();
     private readonly ConcurrentDictionary<(long Ledger, TileCoordinate Tile), byte[][]> _partial = new();
+    // Per ledger asked for a proof, how many of its first full level-0 tiles Warm has summarised.
     private readonly ConcurrentDictionary<long, long> _warmedTiles = new();
-    private readonly ConcurrentDictionary<long, bool> _proofsAsked = new();
 
     private ISteleStore Store => store;
 
     /// <summary>A node source over the tree of <paramref name="treeSize"/> leaves of the ledger.</summary>
     public IMerkleNodeSource For(long ledgerId, long treeSize)
     {
-        if (!_proofsAsked.ContainsKey(ledgerId))
+        if (!_warmedTiles.ContainsKey(ledgerId))
         {
-            _proofsAsked.TryAdd(ledgerId, true);
+            _warmedTiles.TryAdd(ledgerId, 0);
         }
 
         return new Source(this, ledgerId, treeSize);
@@ -62,12 +62,11 @@ internal sealed class ProofTiles(ISteleStore store)
     public void Warm(long ledgerId, long size, int maxTiles)
     {
         const int TilesPerRead = 64;
-        if (!_proofsAsked.ContainsKey(ledgerId))
+        if (!_warmedTiles.TryGetValue(ledgerId, out var from))
         {
             return;
         }
 
-        var from = _warmedTiles.GetOrAdd(ledgerId, 0);
         var full = Math.Min(size / TileCoordinate.FullWidth, from + maxTiles);
         while (from < full && _summaries.Count < MaxSummaries)
         {

@@ -47,12 +47,26 @@ internal sealed class AlertReceiver : IAsyncDisposable
         return receiver;
     }
 
-    /// <summary>A loopback port nobody listens on (yet).</summary>
+    /// <summary>
+    /// A loopback port nobody listens on (yet), below the kernel's ephemeral range (32768 and up), so
+    /// no server of another test, bound to port 0, can be given it before this test binds it.
+    /// </summary>
     public static int FreePort()
     {
-        using var socket = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
+        while (true)
+        {
+            var port = Random.Shared.Next(20_000, 30_000);
+            try
+            {
+                using var socket = new System.Net.Sockets.TcpListener(IPAddress.Loopback, port);
+                socket.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // Taken; try another.
+            }
+        }
     }
 
     /// <summary>Waits until at least <paramref name="count"/> requests arrived.</summary>
